@@ -1,0 +1,54 @@
+# edu-gen, two commands on a fresh machine:
+#   make book   build the whole book into _build/html (executes every notebook)
+#   make test   unit tests, every notebook under nbval, the build check, the browser check
+# Both create .venv on first use; later runs reuse it and start in seconds.
+# EDU_GEN_PROFILE=quick|full chooses the size of every training run (default: full on a
+# CUDA GPU, quick elsewhere).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+READY  := $(VENV)/.ready
+BOOK   := $(VENV)/bin/jupyter-book build --all -W --keep-going .
+
+.PHONY: book test unit notebooks site-check data system bench lock clean
+
+book: data
+	$(BOOK)
+
+test: data unit notebooks
+	$(BOOK)
+	$(MAKE) site-check
+
+unit: $(READY)
+	$(PY) -m pytest -rs --ignore=tests/site tests
+
+notebooks: $(READY)
+	$(PY) -m pytest -rs --nbval-lax --nbval-cell-timeout=3600 book
+
+site-check: $(READY)
+	$(PY) -m pytest -rs tests/site
+
+bench: $(READY)
+	$(PY) -m benchmarks
+
+data: $(READY) system
+	$(PY) -m edu_gen.data
+
+# Optional Debian packages (Chromium for the browser check, Fashion-MNIST offline).
+system:
+	@sh scripts/system_packages.sh
+
+$(READY): pyproject.toml requirements-lock.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements-lock.txt -e ".[book,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edu-gen)"
+	touch $@
+
+# Refresh the pinned versions after changing the dependencies in pyproject.toml.
+lock: $(READY)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^edu-gen' > requirements-lock.txt
+
+clean:
+	rm -rf _build .jupyter_cache

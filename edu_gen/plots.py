@@ -1,0 +1,47 @@
+"""Figures the chapters share: image grids and training curves."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def image_grid(images, nrow=8, pad=2):
+    """Tile images (N, 1, H, W) or (N, H, W) into one 2D NumPy array (white gaps)."""
+    images = torch.as_tensor(images).detach().float().cpu()
+    if images.dim() == 4:
+        if images.shape[1] != 1:
+            raise ValueError(f"expected grayscale images (N, 1, H, W), got {tuple(images.shape)}")
+        images = images[:, 0]
+    if images.dim() != 3:
+        raise ValueError(f"expected images of shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
+    n, h, w = images.shape
+    ncol = min(nrow, n)
+    nrows = -(-n // ncol)
+    grid = np.ones((nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)
+    for i, image in enumerate(images.numpy()):
+        r, c = divmod(i, ncol)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
+    return grid
+
+
+def show_images(images, nrow=8, title=None, ax=None):
+    """Show a grid of images in [0, 1] (black digits on white, like ink on paper)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(nrow * 0.6, (-(-len(images) // nrow)) * 0.6 + 0.4))
+    ax.imshow(image_grid(images, nrow), cmap="gray_r", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history, keys=None, ax=None, title=None):
+    """Plot per-epoch metrics from ``edu_gen.train.train``."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    for key in keys or history:
+        ax.plot(range(1, len(history[key]) + 1), history[key], label=key)
+    ax.set_xlabel("epoch")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
