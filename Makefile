@@ -10,6 +10,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.ready
 BOOK   := $(VENV)/bin/jupyter-book build --all -W --keep-going .
+# Progress bars are for people at a notebook, not for the built pages or nbval.
+export TQDM_DISABLE := 1
 
 .PHONY: book test unit notebooks site-check data system bench lock clean
 
