@@ -6,7 +6,9 @@ epochs. The metrics are summed *on the device* and read back once per epoch, so 
 waits for the host in the middle of an epoch (no ``.item()`` per step).
 """
 import contextlib
+import functools
 import math
+import warnings
 
 import torch
 from tqdm.auto import tqdm
@@ -60,15 +62,17 @@ def train(step, batches, epochs, desc="train", on_epoch_end=None, hint=DIVERGED_
 
 
 def adam(params, lr=1e-3, betas=(0.9, 0.999)):
-    """Adam whose update runs as few kernels as possible: fused on CUDA, foreach elsewhere."""
+    """Adam whose update is one fused kernel where PyTorch has one (CUDA; CPU since 2.4),
+    else the foreach update (a few kernels for all parameters, not a Python loop)."""
     params = [p for p in params if p.requires_grad]
     if not params:
         raise ValueError("adam() got no trainable parameters")
     if lr <= 0:
         raise ValueError(f"the learning rate must be positive, got {lr}")
-    if params[0].is_cuda:
+    try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+    except (RuntimeError, TypeError):  # no fused kernel for this device or PyTorch
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
 def autocast(device, enabled=True):
@@ -78,8 +82,50 @@ def autocast(device, enabled=True):
     return contextlib.nullcontext()
 
 
-def maybe_compile(fn, enabled=False):
-    """``torch.compile(fn)`` when ``enabled``; ``fn`` unchanged otherwise."""
+def _is_compile_error(error):
+    """Errors of the compiler itself (dynamo, inductor, triton, a missing C++ compiler)."""
+    module = type(error).__module__ or ""
+    return module.startswith(("torch._dynamo", "torch._inductor", "triton"))
+
+
+def maybe_compile(fn, enabled=False, mode=None):
+    """``torch.compile(fn)`` when ``enabled``; ``fn`` unchanged otherwise.
+
+    ``mode`` defaults to "reduce-overhead" when CUDA is present (the step is replayed as a
+    CUDA graph: one launch instead of hundreds) and to the default mode elsewhere. Where
+    compiling is impossible (no C++ compiler or triton, an unsupported Python or Windows,
+    an old PyTorch) a warning is printed once and ``fn`` runs uncompiled: the results are
+    the same, only slower. A compile error seen mid-run re-runs that call uncompiled.
+    """
     if not enabled:
         return fn
-    return torch.compile(fn)
+    if mode is None:
+        mode = "reduce-overhead" if torch.cuda.is_available() else "default"
+    try:
+        compiled = torch.compile(fn, mode=mode)
+    except Exception as error:  # torch < 2.0, Python too new for dynamo, Windows
+        warnings.warn(f"torch.compile is unavailable here ({error}); running uncompiled")
+        return fn
+    use_compiled = True
+    mark_step = getattr(torch.compiler, "cudagraph_mark_step_begin", None)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        nonlocal use_compiled
+        if use_compiled:
+            try:
+                if mode == "reduce-overhead" and mark_step is not None:
+                    mark_step()  # the previous step's outputs may be overwritten now
+                return compiled(*args, **kwargs)
+            except Exception as error:
+                if not _is_compile_error(error):
+                    raise
+                failure = f"{type(error).__name__}: {str(error)[:300]}"
+            result = fn(*args, **kwargs)  # a mistake in fn itself raises here, uncompiled
+            use_compiled = False
+            warnings.warn(f"torch.compile failed ({failure}); running uncompiled from now on")
+            return result
+        return fn(*args, **kwargs)
+
+    run.compiled = compiled
+    return run
