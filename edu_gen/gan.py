@@ -1,0 +1,186 @@
+"""Generators and discriminators: MLPs (2D toys and flat 28x28 digits), the DCGAN for
+28x28 digits, their conditional versions, PacGAN packing and spectral normalization.
+
+Every discriminator returns one *logit* per example (shape (N,)): the losses in
+``edu_gen.gan_losses`` apply the sigmoid where a probability is meant. Generators check
+that the noise has their latent size, and conditional models that labels are given.
+"""
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+def init_dcgan_weights(module):
+    """N(0, 0.02) for convolution and linear weights, N(1, 0.02) for batch-norm scales,
+    zero biases (Radford et al. 2016). Use as ``model.apply(init_dcgan_weights)``."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def apply_spectral_norm(model):
+    """Divide every linear and convolution weight by its largest singular value
+    (Eq. (spectral-norm), one power iteration per forward pass); returns ``model``."""
+    for name, child in model.named_children():
+        if isinstance(child, (nn.Linear, nn.Conv2d)):
+            setattr(model, name, nn.utils.parametrizations.spectral_norm(child))
+        else:
+            apply_spectral_norm(child)
+    return model
+
+
+def has_batch_norm(model):
+    """True when ``model`` contains a batch-norm layer (which mixes the examples of a batch)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+class Generator(nn.Module):
+    """Base class: checks the noise (N, latent_dim) and, if conditional, the labels (N,)."""
+
+    latent_dim: int
+    n_classes: int = 0
+
+    def sample_noise(self, n, device=None, generator=None):
+        """``n`` latent vectors z ~ N(0, I)."""
+        device = device or next(self.parameters()).device
+        return torch.randn(n, self.latent_dim, device=device, generator=generator)
+
+    def _inputs(self, z, labels):
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"this generator takes noise of shape (N, {self.latent_dim}), "
+                             f"got {tuple(z.shape)}: draw it with generator.sample_noise(N)")
+        if self.n_classes == 0:
+            if labels is not None:
+                raise ValueError("this generator is not conditional: call it without labels")
+            return z
+        return torch.cat([z, _one_hot(labels, self.n_classes, len(z))], dim=1)
+
+
+def _one_hot(labels, n_classes, n):
+    if labels is None:
+        raise ValueError(f"this model is conditional on {n_classes} classes: pass labels (N,)")
+    if labels.shape != (n,):
+        raise ValueError(f"expected {n} labels of shape ({n},), got {tuple(labels.shape)}")
+    return F.one_hot(labels.long(), n_classes).float()
+
+
+class MLPGenerator(Generator):
+    """z (N, latent_dim) -> MLP with ReLU -> (N, *out_shape).
+
+    ``out_shape=(2,)`` for the 2D toys (linear output), ``(1, 28, 28)`` for digits with
+    ``tanh=True`` (pixels in [-1, 1], the common tutorial GAN).
+    """
+
+    def __init__(self, latent_dim=2, out_shape=(2,), hidden=128, layers=3, tanh=False,
+                 n_classes=0):
+        super().__init__()
+        if latent_dim < 1 or hidden < 1 or layers < 1:
+            raise ValueError("latent_dim, hidden and layers must be at least 1")
+        self.latent_dim, self.n_classes, self.out_shape = latent_dim, n_classes, tuple(out_shape)
+        out_features = int(torch.tensor(self.out_shape).prod())
+        blocks, width = [], latent_dim + n_classes
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        blocks.append(nn.Linear(width, out_features))
+        if tanh:
+            blocks.append(nn.Tanh())
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, z, labels=None):
+        return self.net(self._inputs(z, labels)).view(len(z), *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x (N, *in_shape) -> MLP with LeakyReLU(0.2) -> one logit per example (N,).
+
+    ``pack=m`` is PacGAN: the discriminator judges m examples at once, concatenated, and
+    returns one logit per pack, shape (N / m,). ``spectral_norm=True`` normalizes every layer.
+    """
+
+    def __init__(self, in_shape=(2,), hidden=128, layers=3, pack=1, spectral_norm=False,
+                 n_classes=0):
+        super().__init__()
+        if pack < 1:
+            raise ValueError(f"pack must be at least 1, got {pack}")
+        self.in_shape, self.pack, self.n_classes = tuple(in_shape), pack, n_classes
+        in_features = int(torch.tensor(self.in_shape).prod()) + n_classes
+        blocks, width = [], in_features * pack
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+            width = hidden
+        blocks.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*blocks)
+        if spectral_norm:
+            apply_spectral_norm(self)
+
+    def forward(self, x, labels=None):
+        if tuple(x.shape[1:]) != self.in_shape:
+            raise ValueError(f"this discriminator takes inputs of shape (N, "
+                             f"{', '.join(map(str, self.in_shape))}), got {tuple(x.shape)}")
+        h = x.flatten(1)
+        if self.n_classes:
+            h = torch.cat([h, _one_hot(labels, self.n_classes, len(x))], dim=1)
+        if len(h) % self.pack:
+            raise ValueError(f"a PacGAN discriminator with pack={self.pack} needs a batch size "
+                             f"divisible by {self.pack}, got {len(h)}")
+        return self.net(h.reshape(len(h) // self.pack, -1)).squeeze(1)
+
+
+class DCGANGenerator(Generator):
+    """The DCGAN generator for 28x28 images (Radford et al. 2016, sized for MNIST).
+
+    z (N, latent_dim) -> 7x7 (4 ngf channels) -> 14x14 (2 ngf) -> 28x28 (1) with transposed
+    convolutions, batch norm and ReLU, and tanh at the end (pixels in [-1, 1]).
+    """
+
+    def __init__(self, latent_dim=100, ngf=64, n_classes=0):
+        super().__init__()
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim + n_classes, 4 * ngf, 7, 1, 0, bias=False),
+            nn.BatchNorm2d(4 * ngf), nn.ReLU(),
+            nn.ConvTranspose2d(4 * ngf, 2 * ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * ngf), nn.ReLU(),
+            nn.ConvTranspose2d(2 * ngf, 1, 4, 2, 1),
+            nn.Tanh(),
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z, labels=None):
+        h = self._inputs(z, labels)
+        return self.net(h[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    """The DCGAN discriminator for 28x28 images: strided convolutions and LeakyReLU(0.2),
+    batch norm in the middle layer (``batch_norm=False`` for a WGAN-GP critic), one logit.
+
+    A conditional discriminator receives the label as 10 constant extra input channels.
+    """
+
+    def __init__(self, ndf=64, batch_norm=True, spectral_norm=False, n_classes=0):
+        super().__init__()
+        self.n_classes = n_classes
+        self.net = nn.Sequential(
+            nn.Conv2d(1 + n_classes, ndf, 4, 2, 1), nn.LeakyReLU(0.2),           # 14x14
+            nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=not batch_norm),               # 7x7
+            nn.BatchNorm2d(2 * ndf) if batch_norm else nn.Identity(), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * ndf, 1, 7, 1, 0),                                      # 1x1
+        )
+        self.apply(init_dcgan_weights)
+        if spectral_norm:
+            apply_spectral_norm(self)
+
+    def forward(self, x, labels=None):
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"the DCGAN discriminator takes images (N, 1, 28, 28), "
+                             f"got {tuple(x.shape)}")
+        if self.n_classes:
+            onehot = _one_hot(labels, self.n_classes, len(x)).to(x.dtype)
+            x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, 28, 28)], dim=1)
+        return self.net(x).flatten()

@@ -1,0 +1,217 @@
+"""Training a GAN: the alternating discriminator / generator steps on the book's one loop.
+
+``train_gan`` runs ``edu_gen.train.train``: each step takes a batch of ``n_critic *
+batch_size`` real examples, makes ``n_critic`` discriminator (critic) updates on its chunks
+(Eq. (d-step)), then one generator update (Eq. (g-step)). Per epoch it logs the two losses,
+D(x) and D(G(z)) (probabilities for the minimax and non-saturating losses, raw critic
+values otherwise), and the gradient norms of both networks, all summed on the device.
+"""
+import torch
+from torch import nn
+
+from .data import Batches
+from .gan import has_batch_norm
+from .gan_losses import (PROBABILITY_LOSSES, check_loss_name, discriminator_loss,
+                         generator_loss, gradient_penalty)
+from .train import adam, autocast, maybe_compile, train
+
+GAN_DIVERGED_HINT = (
+    "Usual GAN causes: learning rates too high for the discriminator, a Wasserstein critic "
+    "left unconstrained (use weight_clip, loss='wgan-gp' or spectral_norm=True), images "
+    "outside the generator's range (tanh gives [-1, 1]: scale the data with 2x - 1), or "
+    "NaN in the data."
+)
+
+
+def total_grad_norm(parameters):
+    """||grad||_2 over all parameters that have a gradient, as a tensor (no host sync)."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def _score(loss, logits):
+    """What the logs call D(...): a probability for the probability losses, else f(...)."""
+    return torch.sigmoid(logits.float()) if loss in PROBABILITY_LOSSES else logits.float()
+
+
+def discriminator_step(generator, discriminator, optimizer, real, loss, labels=None,
+                       gp_weight=10.0, weight_clip=None, label_smoothing=0.0,
+                       g_forward=None, d_forward=None):
+    """One update of D on real examples and as many fresh fakes (Eq. (d-step)).
+
+    The fakes are made without a graph: D's loss must not reach G's parameters.
+    """
+    g_forward, d_forward = g_forward or generator, d_forward or discriminator
+    with autocast(real.device):
+        with torch.no_grad():
+            fake = g_forward(generator.sample_noise(len(real), device=real.device), labels)
+        real_logits = d_forward(real, labels)
+        fake_logits = d_forward(fake, labels)
+        d_loss = discriminator_loss(loss, real_logits, fake_logits, label_smoothing)
+    total = d_loss
+    metrics = {}
+    if loss == "wgan-gp":
+        penalty = gradient_penalty(lambda x: discriminator(x, labels), real, fake.float())
+        total = d_loss + gp_weight * penalty
+        metrics["gp"] = penalty.detach()
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    grad_norm = total_grad_norm(discriminator.parameters())
+    optimizer.step()
+    if weight_clip is not None:
+        with torch.no_grad():
+            for p in discriminator.parameters():
+                p.clamp_(-weight_clip, weight_clip)
+    metrics.update(d_loss=d_loss.detach(), d_real=_score(loss, real_logits).mean().detach(),
+                   d_fake=_score(loss, fake_logits).mean().detach(), d_grad_norm=grad_norm)
+    return metrics
+
+
+def generator_step(generator, discriminator, optimizer, n, loss, labels=None, device=None,
+                   g_forward=None, d_forward=None):
+    """One update of G through a frozen D (Eq. (g-step)): D's weights get no gradient."""
+    g_forward, d_forward = g_forward or generator, d_forward or discriminator
+    device = device or next(generator.parameters()).device
+    discriminator.requires_grad_(False)
+    try:
+        with autocast(device):
+            fake = g_forward(generator.sample_noise(n, device=device), labels)
+            g_loss = generator_loss(loss, d_forward(fake, labels))
+        optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+    finally:
+        discriminator.requires_grad_(True)
+    grad_norm = total_grad_norm(generator.parameters())
+    optimizer.step()
+    return {"g_loss": g_loss.detach(), "g_grad_norm": grad_norm}
+
+
+def _check_setup(generator, discriminator, data, labels, loss, n_critic, weight_clip):
+    check_loss_name(loss)
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+    if loss == "wgan-gp" and has_batch_norm(discriminator):
+        raise ValueError("a WGAN-GP critic must not use batch norm: it mixes the examples of "
+                         "a batch, so the penalty no longer constrains each example's gradient. "
+                         "Build it with batch_norm=False (or layer norm).")
+    if loss == "wasserstein" and weight_clip is None:
+        raise ValueError("loss='wasserstein' needs a Lipschitz constraint: pass weight_clip "
+                         "(0.01 in the WGAN paper) or use loss='wgan-gp'")
+    if weight_clip is not None and loss != "wasserstein":
+        raise ValueError(f"weight_clip belongs to loss='wasserstein', not {loss!r}")
+    if getattr(generator, "n_classes", 0) and labels is None:
+        raise ValueError("a conditional generator needs labels: train_gan(..., labels=y)")
+    if labels is not None and labels.shape != (len(data),):
+        raise ValueError(f"expected {len(data)} labels of shape ({len(data)},), "
+                         f"got {tuple(labels.shape)}")
+    if not torch.isfinite(data).all():
+        raise ValueError("the training data contains NaN or infinite values")
+    with torch.no_grad():
+        was_training = generator.training
+        generator.eval()
+        probe = generator(generator.sample_noise(2, device=data.device),
+                          None if labels is None else labels[:2])
+        generator.train(was_training)
+    if probe.shape[1:] != data.shape[1:]:
+        raise ValueError(f"the generator makes examples of shape {tuple(probe.shape[1:])} but "
+                         f"the data has shape {tuple(data.shape[1:])}")
+
+
+def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_critic=1,
+              lr=2e-4, betas=(0.5, 0.999), batch_size=128, compile=False, labels=None,
+              gp_weight=10.0, weight_clip=None, label_smoothing=0.0, lr_decay=False,
+              on_epoch_end=None, desc="GAN"):
+    """Train ``generator`` against ``discriminator`` on ``data`` (N, ...) already on the
+    training device; return ``{metric: [epoch means]}`` (see the module docstring).
+
+    ``labels`` (N,) trains a conditional GAN. ``on_epoch_end`` gets ``(epoch, means)``:
+    pass a ``Snapshots`` to keep fixed-noise samples through training. ``lr_decay=True``
+    lowers both learning rates linearly to 0 over the epochs (the last steps then settle
+    the generator instead of making it circle around the equilibrium).
+    Raises ``edu_gen.train.TrainingDiverged`` when a loss becomes NaN or infinite.
+    """
+    _check_setup(generator, discriminator, data, labels, loss, n_critic, weight_clip)
+    if len(data) < n_critic * batch_size:
+        raise ValueError(f"{len(data)} examples cannot fill n_critic * batch_size = "
+                         f"{n_critic * batch_size}: lower batch_size")
+    g_opt = adam(generator.parameters(), lr, betas)
+    d_opt = adam(discriminator.parameters(), lr, betas)
+    g_forward = maybe_compile(generator, compile)
+    d_forward = maybe_compile(discriminator, compile)
+    tensors = (data,) if labels is None else (data, labels)
+    batches = Batches(*tensors, batch_size=n_critic * batch_size, drop_last=True)
+
+    def step(batch):
+        x, y = (batch, None) if labels is None else batch
+        metrics = {}
+        for i in range(n_critic):
+            chunk = slice(i * batch_size, (i + 1) * batch_size)
+            d_metrics = discriminator_step(
+                generator, discriminator, d_opt, x[chunk], loss,
+                None if y is None else y[chunk], gp_weight, weight_clip, label_smoothing,
+                g_forward, d_forward)
+            for name, value in d_metrics.items():
+                metrics[name] = metrics.get(name, 0) + value / n_critic
+        g_labels = None if y is None else y[:batch_size]
+        metrics.update(generator_step(generator, discriminator, g_opt, batch_size, loss,
+                                      g_labels, x.device, g_forward, d_forward))
+        return metrics
+
+    def end_of_epoch(epoch, means):
+        if lr_decay:
+            for optimizer in (g_opt, d_opt):
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * (1 - (epoch + 1) / epochs)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, means)
+
+    generator.train()
+    discriminator.train()
+    return train(step, batches, epochs, desc=desc, on_epoch_end=end_of_epoch,
+                 hint=GAN_DIVERGED_HINT)
+
+
+class Snapshots:
+    """``on_epoch_end`` callback keeping G(z) for a fixed noise batch every ``every`` epochs.
+
+    ``self.samples`` is a list of ``(epoch, samples on the CPU)``; ``take(0)`` before
+    training records the untrained generator.
+    """
+
+    def __init__(self, generator, noise, labels=None, every=1):
+        self.generator, self.noise, self.labels, self.every = generator, noise, labels, every
+        self.samples = []
+
+    @torch.no_grad()
+    def take(self, epoch):
+        was_training = self.generator.training
+        self.generator.eval()
+        self.samples.append((epoch, self.generator(self.noise, self.labels).float().cpu()))
+        self.generator.train(was_training)
+
+    def __call__(self, epoch, means):
+        if (epoch + 1) % self.every == 0:
+            self.take(epoch + 1)
+
+
+def train_discriminator(discriminator, real, fake, epochs, lr=1e-3, batch_size=256):
+    """Train D alone against *fixed* fake examples (the generator does not move), with the
+    minimax loss: D approaches D* = p_data / (p_data + p_g) (Eq. (d-star))."""
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"real and fake examples differ in shape: {tuple(real.shape)} vs "
+                         f"{tuple(fake.shape)}")
+    optimizer = adam(discriminator.parameters(), lr)
+    n = min(len(real), len(fake))
+
+    def step(batch):
+        x, x_fake = batch
+        d_loss = discriminator_loss("minimax", discriminator(x), discriminator(x_fake))
+        optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimizer.step()
+        return {"d_loss": d_loss.detach()}
+
+    batches = Batches(real[:n], fake[:n], batch_size=batch_size)
+    return train(step, batches, epochs, desc="D alone", hint=GAN_DIVERGED_HINT)

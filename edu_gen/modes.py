@@ -1,0 +1,95 @@
+"""The mode-collapse metric of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018).
+
+On a 2D mixture of K Gaussian modes with standard deviation ``sd`` (the ring of 8 or the
+5x5 grid of ``edu_gen.data.mixture_modes``), draw 2,500 samples from the generator:
+
+- a sample is **high quality** when it lies within 3 sd of its nearest mode (Eq. (hq));
+- a mode is **covered** when it is the nearest mode of at least one high-quality sample.
+
+The metric is the number of covered modes and the fraction of high-quality samples.
+"""
+import torch
+
+from .data import mixture_modes, sample_mixture
+from .gan import MLPDiscriminator, MLPGenerator
+from .gan_train import train_gan
+
+N_SAMPLES = 2500
+SD_RADIUS = 3.0
+
+
+def mode_metric(samples, centers, sd):
+    """``{"modes": covered modes, "high_quality": fraction, "covered": bool mask (K,),
+    "counts": high-quality samples per mode (K,)}`` for samples (N, 2)."""
+    samples = torch.as_tensor(samples).detach().float().cpu()
+    centers = torch.as_tensor(centers).float().cpu()
+    if samples.dim() != 2 or samples.shape[1] != centers.shape[1]:
+        raise ValueError(f"expected samples of shape (N, {centers.shape[1]}), "
+                         f"got {tuple(samples.shape)}")
+    if len(samples) == 0:
+        raise ValueError("mode_metric needs at least one sample")
+    if sd <= 0:
+        raise ValueError(f"sd must be positive, got {sd}")
+    if not torch.isfinite(samples).all():
+        raise ValueError("the samples contain NaN or infinite values: the generator diverged")
+    distances = torch.cdist(samples, centers)               # (N, K)
+    nearest_distance, nearest = distances.min(dim=1)
+    high_quality = nearest_distance <= SD_RADIUS * sd
+    counts = torch.bincount(nearest[high_quality], minlength=len(centers))
+    covered = counts > 0
+    return {"modes": int(covered.sum()), "high_quality": float(high_quality.float().mean()),
+            "covered": covered, "counts": counts}
+
+
+@torch.no_grad()
+def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
+    """``mode_metric`` of ``n`` samples from ``generator`` on the toy mixture ``name``."""
+    centers, sd = mixture_modes(name)
+    device = next(generator.parameters()).device
+    noise = torch.Generator(device=device).manual_seed(seed)
+    was_training = generator.training
+    generator.eval()
+    samples = generator(generator.sample_noise(n, device=device, generator=noise))
+    generator.train(was_training)
+    return mode_metric(samples, centers, sd)
+
+
+# --- the experiment of the chapter and of scripts/mode_collapse_table.py --------------
+
+# The methods compared, as keyword arguments: networks (``pack``, ``spectral_norm``) and
+# ``train_gan`` options. Every one uses the same MLPs, data, batch size and step count.
+METHODS = {
+    "GAN": dict(loss="non-saturating"),
+    "WGAN (clip)": dict(loss="wasserstein", weight_clip=0.01, n_critic=5, lr=1e-4),
+    "WGAN-GP": dict(loss="wgan-gp", n_critic=5, lr=1e-4, betas=(0.5, 0.9)),
+    "SN-GAN": dict(loss="hinge", spectral_norm=True),
+    "PacGAN4": dict(loss="non-saturating", pack=4),
+}
+TOY_EPOCHS = 30          # passes over the toy dataset
+TOY_BATCH = 256
+TOY_DATASET = 100 * TOY_BATCH
+
+
+def toy_gan(method, seed=0, device="cpu", hidden=128, latent_dim=2):
+    """(generator, discriminator, train_gan options) of one method of ``METHODS``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: use one of {list(METHODS)}")
+    options = dict(METHODS[method])
+    pack = options.pop("pack", 1)
+    spectral_norm = options.pop("spectral_norm", False)
+    options.setdefault("lr", 1e-3)
+    torch.manual_seed(seed)
+    generator = MLPGenerator(latent_dim, (2,), hidden=hidden, layers=3).to(device)
+    discriminator = MLPDiscriminator((2,), hidden=hidden, layers=3, pack=pack,
+                                     spectral_norm=spectral_norm).to(device)
+    return generator, discriminator, options
+
+
+def run_toy(method, name, seed=0, epochs=TOY_EPOCHS, device="cpu", on_epoch_end=None,
+            **network):
+    """Train one method on the toy mixture ``name``; return (generator, history, metric)."""
+    generator, discriminator, options = toy_gan(method, seed, device, **network)
+    data = sample_mixture(name, TOY_DATASET, torch.Generator().manual_seed(seed), device)
+    history = train_gan(generator, discriminator, data, epochs, batch_size=TOY_BATCH,
+                        on_epoch_end=on_epoch_end, desc=f"{method} on {name}", **options)
+    return generator, history, evaluate_generator(generator, name, seed=seed)
