@@ -92,7 +92,9 @@ def maybe_compile(fn, enabled=False, mode=None):
     """``torch.compile(fn)`` when ``enabled``; ``fn`` unchanged otherwise.
 
     ``mode`` defaults to "reduce-overhead" when CUDA is present (the step is replayed as a
-    CUDA graph: one launch instead of hundreds) and to the default mode elsewhere. Where
+    CUDA graph: one launch instead of hundreds) and to the default mode elsewhere. With CUDA
+    graphs an output is valid until the next training iteration (a call made after the
+    backward pass): sum or ``.clone()`` what you keep, as ``train`` does. Where
     compiling is impossible (no C++ compiler or triton, an unsupported Python or Windows,
     an old PyTorch) a warning is printed once and ``fn`` runs uncompiled: the results are
     the same, only slower. A compile error seen mid-run re-runs that call uncompiled.
@@ -107,15 +109,12 @@ def maybe_compile(fn, enabled=False, mode=None):
         warnings.warn(f"torch.compile is unavailable here ({error}); running uncompiled")
         return fn
     use_compiled = True
-    mark_step = getattr(torch.compiler, "cudagraph_mark_step_begin", None)
 
-    @functools.wraps(fn)
+    @functools.wraps(fn, updated=())
     def run(*args, **kwargs):
         nonlocal use_compiled
         if use_compiled:
             try:
-                if mode == "reduce-overhead" and mark_step is not None:
-                    mark_step()  # the previous step's outputs may be overwritten now
                 return compiled(*args, **kwargs)
             except Exception as error:
                 if not _is_compile_error(error):
