@@ -288,8 +288,8 @@ def main(argv=None):
     if args.warmup is None:
         args.warmup = 3 if compile else 1
     print(describe_machine(device, compile))
-    print("reproduce: make bench  (or: .venv/bin/python -m benchmarks "
-          + " ".join(sys.argv[1:]) + ")\n")
+    print("reproduce: make bench  (or: " + " ".join([".venv/bin/python -m benchmarks",
+                                                      *sys.argv[1:]]) + ")\n")
     results = {name: benchmark(name, args, device, compile) for name in args.models}
     print_goals(results, device, args.size)
 
