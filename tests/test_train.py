@@ -241,3 +241,16 @@ def test_compiled_training_step_matches_eager_on_the_cpu():
     torch.testing.assert_close(histories[1]["loss"], histories[0]["loss"], rtol=1e-4, atol=1e-6)
     assert histories[0]["loss"][-1] < histories[0]["loss"][0], "the step did not train"
     torch._dynamo.reset()
+
+
+def test_maybe_compile_takes_a_module_as_train_gan_does(monkeypatch):
+    real_compile = torch.compile
+    torch._dynamo.reset()
+    monkeypatch.setattr(torch, "compile", lambda fn, mode=None: real_compile(fn, backend="eager"))
+    net = nn.Linear(3, 2)
+    forward = maybe_compile(net, enabled=True)
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(forward(x), net(x))
+    forward(x).sum().backward()
+    assert net.weight.grad is not None, "gradients must reach the module's own parameters"
+    torch._dynamo.reset()
