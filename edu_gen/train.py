@@ -20,7 +20,7 @@ DIVERGED_HINT = (
 
 
 class TrainingDiverged(FloatingPointError):
-    """A loss became NaN or infinite; ``.history`` keeps every finished epoch."""
+    """A loss became NaN or infinite; ``.history`` keeps every epoch, the last one included."""
 
     def __init__(self, message, history):
         super().__init__(message)
@@ -44,7 +44,8 @@ def train(step, batches, epochs, desc="train", on_epoch_end=None, hint=DIVERGED_
                 for name, value in step(batch).items():
                     sums[name] = sums.get(name, 0) + value.detach().float()
                 count += 1
-            means = {name: (total / count).item() for name, total in sums.items()}
+            totals = torch.stack(list(sums.values())) / count  # one read of the device an epoch
+            means = dict(zip(sums, totals.tolist()))
             for name, value in means.items():
                 history.setdefault(name, []).append(value)
             bar.set_postfix({name: f"{value:.4g}" for name, value in means.items()})
