@@ -290,8 +290,14 @@ def main(argv=None):
     print(describe_machine(device, compile))
     print("reproduce: make bench  (or: " + " ".join([".venv/bin/python -m benchmarks",
                                                       *sys.argv[1:]]) + ")\n")
-    results = {name: benchmark(name, args, device, compile) for name in args.models}
-    print_goals(results, device, args.size)
+    results = {}
+    for name in args.models:
+        try:
+            results[name] = benchmark(name, args, device, compile)
+        except Exception as error:  # one broken model must not hide the others' figures
+            print(f"{name}: FAILED ({type(error).__name__}: {str(error)[:300]})")
+    if results:
+        print_goals(results, device, args.size)
 
 
 if __name__ == "__main__":
