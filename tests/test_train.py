@@ -137,6 +137,9 @@ def test_adam_uses_a_fused_or_foreach_update():
     optimizer = adam(nn.Linear(3, 3).parameters())
     group = optimizer.param_groups[0]
     assert group["fused"] or group["foreach"], "adam() fell back to the per-parameter loop"
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    if (major, minor) >= (2, 4):  # PyTorch has a fused Adam for the CPU since 2.4
+        assert group["fused"], "adam() missed the fused CPU kernel"
 
 
 def test_adam_rejects_bad_settings():
