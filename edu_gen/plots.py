@@ -5,7 +5,7 @@ import torch
 
 
 def image_grid(images, nrow=8, pad=2):
-    """Tile images (N, 1, H, W) or (N, H, W) into one 2D NumPy array (white gaps)."""
+    """Tile images (N, 1, H, W) or (N, H, W) into one 2D NumPy array, gaps of 0 (white in `gray_r`)."""
     images = torch.as_tensor(images).detach().float().cpu()
     if images.dim() == 4:
         if images.shape[1] != 1:
@@ -16,7 +16,7 @@ def image_grid(images, nrow=8, pad=2):
     n, h, w = images.shape
     ncol = min(nrow, n)
     nrows = -(-n // ncol)
-    grid = np.ones((nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)
+    grid = np.zeros((nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)
     for i, image in enumerate(images.numpy()):
         r, c = divmod(i, ncol)
         grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
