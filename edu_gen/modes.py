@@ -59,11 +59,11 @@ def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
 # The methods compared, as keyword arguments: networks (``pack``, ``spectral_norm``) and
 # ``train_gan`` options. Every one uses the same MLPs, data, batch size and step count.
 METHODS = {
-    "GAN": dict(loss="non-saturating"),
+    "GAN": dict(loss="non-saturating", lr=1e-3),
     "WGAN (clip)": dict(loss="wasserstein", weight_clip=0.01, n_critic=5, lr=1e-4),
     "WGAN-GP": dict(loss="wgan-gp", n_critic=5, lr=1e-4, betas=(0.5, 0.9)),
-    "SN-GAN": dict(loss="hinge", spectral_norm=True),
-    "PacGAN4": dict(loss="non-saturating", pack=4),
+    "SN-GAN": dict(loss="non-saturating", spectral_norm=True, lr=1e-3),
+    "PacGAN4": dict(loss="non-saturating", pack=4, lr=5e-4),
 }
 TOY_EPOCHS = 30          # passes over the toy dataset
 TOY_BATCH = 256
@@ -77,7 +77,7 @@ def toy_gan(method, seed=0, device="cpu", hidden=128, latent_dim=2):
     options = dict(METHODS[method])
     pack = options.pop("pack", 1)
     spectral_norm = options.pop("spectral_norm", False)
-    options.setdefault("lr", 1e-3)
+    options["lr_decay"] = True      # every method: learning rates fall linearly to 0
     torch.manual_seed(seed)
     generator = MLPGenerator(latent_dim, (2,), hidden=hidden, layers=3).to(device)
     discriminator = MLPDiscriminator((2,), hidden=hidden, layers=3, pack=pack,
