@@ -10,7 +10,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.ready
 BOOK   := $(VENV)/bin/jupyter-book build --all -W --keep-going .
-# Progress bars are for people at a notebook, not for the built pages or nbval.
+# Quiet progress bars in scripts and logs (notebooks draw theirs as widgets, kept in the site).
 export TQDM_DISABLE := 1
 
 .PHONY: book test unit notebooks site-check data system bench lock clean
@@ -42,7 +42,7 @@ system:
 	@sh scripts/system_packages.sh
 
 $(READY): pyproject.toml requirements-lock.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { echo "could not create $(VENV): on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c requirements-lock.txt -e ".[book,test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edu-gen)"

@@ -1,0 +1,35 @@
+"""Where the built site is and which pages it must have (`make book` writes _build/html)."""
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+def toc_files():
+    """Every page the table of contents lists (root first), without suffix."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part["chapters"]:
+            files.append(chapter["file"])
+            files += [section["file"] for section in chapter.get("sections", [])]
+    return files
+
+
+def built_pages():
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no built book in {HTML}: run `make book` first")
+    return [HTML / f"{name}.html" for name in toc_files()]
+
+
+def chromium_path():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None

@@ -1,0 +1,133 @@
+"""The browser check: every built page opened in Debian's headless Chromium.
+
+Asserts what a reader would notice: math typeset by MathJax (served by the site itself,
+so it works offline), every image loaded, widgets drawn, no traceback text, and no
+request leaving the machine. Saves a full-page screenshot of each page into
+_build/screenshots/ to look at.
+"""
+import pytest
+
+from site_pages import HTML, SCREENSHOTS, built_pages, chromium_path, toc_files
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+# sphinx-thebe (pulled in by Jupyter Book 1) writes its one-line config script twice on
+# every page; the second copy's `const` fails. Thebe is not used here, so it is harmless.
+KNOWN_ERRORS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",  # pydata-sphinx-theme, before a reader picks light or dark
+)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    if path is None:
+        pytest.skip("no chromium: `apt-get install chromium` (make system does it as root)")
+    built_pages()  # fails with "run make book" when there is no site
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def pages_seen(browser):
+    """Open each page once; return what was found on it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    seen = {}
+    for name in toc_files():
+        seen[name] = visit(browser, name)
+    return seen
+
+
+def visit(browser, name):
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    external, errors = [], []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(("file:", "data:", "blob:", "about:")):
+            return request_route.continue_()
+        external.append(url)
+        return request_route.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.goto((HTML / f"{name}.html").as_uri(), wait_until="load")
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    page.evaluate("""async () => {
+        for (const img of document.images) { img.loading = "eager"; }
+        await Promise.all([...document.images].map(img => img.decode().catch(() => null)));
+    }""")
+    if page.evaluate('document.querySelector("script[type*=widget-view]") !== null'):
+        try:  # the widget manager draws the saved widget states after the page has loaded
+            page.wait_for_selector(".jupyter-widgets, .widget-container", timeout=10_000)
+        except playwright.TimeoutError:
+            pass  # test_widgets_are_drawn reports it
+    found = page.evaluate("""() => ({
+        math: document.querySelectorAll("div.math, span.math").length,
+        typeset: document.querySelectorAll("div.math mjx-container, span.math mjx-container").length,
+        images: [...document.querySelectorAll("main img")].map(
+            img => ({src: img.getAttribute("src"), ok: img.complete && img.naturalWidth > 0})),
+        widgetModels: document.querySelectorAll(
+            'script[type="application/vnd.jupyter.widget-view+json"]').length,
+        widgetsDrawn: document.querySelectorAll(".jupyter-widgets, .widget-container").length,
+        text: document.querySelector("main") ? document.querySelector("main").innerText : "",
+    })""")
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
+    except Exception:  # very long pages: the top of the page is still worth a look
+        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"))
+    page.close()
+    errors = [e for e in errors if not any(known in e for known in KNOWN_ERRORS)]
+    found.update(external=external, errors=errors)
+    return found
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_math_is_typeset(pages_seen, name):
+    seen = pages_seen[name]
+    assert seen["typeset"] == seen["math"], (
+        f"{name}: {seen['math'] - seen['typeset']} of {seen['math']} formulas not typeset "
+        "(is MathJax served from book/_vendor?)")
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_images_load(pages_seen, name):
+    broken = [img["src"] for img in pages_seen[name]["images"] if not img["ok"]]
+    assert not broken, f"{name}: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_no_traceback_text(pages_seen, name):
+    assert "Traceback (most recent call last)" not in pages_seen[name]["text"], name
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_widgets_are_drawn(pages_seen, name):
+    seen = pages_seen[name]
+    if seen["widgetModels"] == 0:
+        pytest.skip(f"{name} has no widgets")
+    assert seen["widgetsDrawn"] > 0, f"{name}: widget state saved but nothing drawn"
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_page_works_offline(pages_seen, name):
+    seen = pages_seen[name]
+    assert not seen["external"], f"{name}: requests that leave the machine: {seen['external']}"
+    assert not seen["errors"], f"{name}: JavaScript errors: {seen['errors']}"
+
+
+def test_the_book_has_figures(pages_seen):
+    """The chapters show what they train: at least one figure per notebook chapter."""
+    without = [name for name, seen in pages_seen.items()
+               if 'class="cell docutils container"' in (HTML / f"{name}.html").read_text()
+               and not seen["images"]]
+    assert not without, f"notebook chapters without any figure: {without}"

@@ -1,0 +1,112 @@
+"""The book's notebooks as files: listed in the table of contents, stored without outputs,
+with the Colab install cell first, a check cell, and no redefinition of the package."""
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import edu_gen
+from scripts.colab_cell import MARKER, colab_cell_source
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if "_vendor" not in p.parts
+                   and ".ipynb_checkpoints" not in p.parts)
+IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+
+
+def toc_entries():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    entries = [toc["root"]]
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            entries.append(chapter["file"])
+            entries += [s["file"] for s in chapter.get("sections", [])]
+    return entries
+
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def python_source(cell):
+    """The cell without IPython magics and shell escapes, ready for ast."""
+    lines = [line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
+             else line for line in cell.source.splitlines()]
+    return "\n".join(lines)
+
+
+def test_toc_and_notebooks_agree():
+    entries = toc_entries()
+    for entry in entries:
+        assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".md", ".ipynb")), (
+            f"_toc.yml lists {entry} but there is no {entry}.md or .ipynb")
+    unlisted = [i for i in IDS if i.removesuffix(".ipynb") not in entries]
+    assert not unlisted, f"notebooks not in _toc.yml (add them, or they are never built): {unlisted}"
+
+
+def test_colab_launch_button_is_configured():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert config["repository"]["url"].startswith("https://github.com/")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_first_cell_installs_edu_gen_on_colab(path):
+    first = code_cells(path)[0]
+    assert first.source == colab_cell_source(), (
+        f"{path.name}: the first cell is not the Colab install cell: "
+        "run `python scripts/colab_cell.py`")
+    assert MARKER in first.source and "google.colab" in first.source
+    # Colab's torch must stay: the install line never names torch.
+    assert not re.search(r"pip install[^\n]*\btorch\b", first.source)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_without_outputs(path):
+    stored = [i for i, c in enumerate(code_cells(path)) if c.outputs or c.execution_count]
+    assert not stored, f"{path.name}: code cells {stored} have stored outputs; the build executes them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_uses_the_profile_and_a_seed(path):
+    source = "\n".join(c.source for c in code_cells(path)[:3])
+    assert "get_profile(" in source and "seed_everything(" in source, (
+        f"{path.name}: cell 2 should set device, PROFILE and the seed (see CONTRIBUTING.md)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_has_check_cells(path):
+    asserts = sum(isinstance(node, ast.Assert)
+                  for cell in code_cells(path)
+                  for node in ast.walk(ast.parse(python_source(cell))))
+    assert asserts >= 2, f"{path.name}: a chapter asserts its claims in check cells"
+
+
+def package_names():
+    """Every public function and class defined in edu_gen's modules."""
+    names = set()
+    for module in Path(edu_gen.__file__).parent.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        names |= {node.name for node in tree.body
+                  if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")}
+    return names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_does_not_redefine_the_package(path):
+    """A chapter imports what edu_gen has. Building a piece by hand on purpose is allowed
+    when a later cell compares it with the package (`assert_close` or an assert naming it)."""
+    cells = code_cells(path)
+    package = package_names()
+    for i, cell in enumerate(cells):
+        for node in ast.walk(ast.parse(python_source(cell))):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in package:
+                later = "\n".join(c.source for c in cells[i:])
+                checked = re.search(rf"assert[^\n]*\b{node.name}\b", later) or (
+                    "assert_close" in later and node.name in later)
+                assert checked, (
+                    f"{path.name}: defines {node.name}, which edu_gen already has, and never "
+                    "checks it against the package; import it instead")
