@@ -13,6 +13,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "# Colab: install edu_gen"
+# The cell runs on Colab and is left out of the web pages, which start with the title.
+TAGS = ["colab", "remove-cell"]
 
 
 def repository_url():
@@ -40,12 +42,12 @@ def with_colab_cell(notebook):
     source = colab_cell_source()
     cells = notebook.cells
     if cells and cells[0].cell_type == "code" and cells[0].source.startswith(MARKER):
-        if cells[0].source == source:
+        if cells[0].source == source and cells[0].metadata.get("tags") == TAGS:
             return False
         cells[0].source = source
     else:
         cells.insert(0, nbformat.v4.new_code_cell(source))
-    cells[0].metadata["tags"] = ["colab"]
+    cells[0].metadata["tags"] = TAGS
     return True
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import edu_gen
-from scripts.colab_cell import MARKER, colab_cell_source
+from scripts.colab_cell import MARKER, TAGS, colab_cell_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if "_vendor" not in p.parts
@@ -60,6 +60,7 @@ def test_first_cell_installs_edu_gen_on_colab(path):
         f"{path.name}: the first cell is not the Colab install cell: "
         "run `python scripts/colab_cell.py`")
     assert MARKER in first.source and "google.colab" in first.source
+    assert first.metadata.get("tags") == TAGS, "run `python scripts/colab_cell.py`"
     # Colab's torch must stay: the install line never names torch.
     assert not re.search(r"pip install[^\n]*\btorch\b", first.source)
 
