@@ -24,11 +24,19 @@ GAN_DIVERGED_HINT = (
 
 
 def total_grad_norm(parameters):
-    """||grad||_2 over all parameters that have a gradient, as a tensor (no host sync)."""
+    """||grad||_2 over all parameters that have a gradient, as a tensor (no host sync).
+
+    One foreach kernel for the per-tensor norms (``torch._foreach_norm``), then one norm of
+    those: no Python loop of small kernels, no ``.item()``.
+    """
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    if hasattr(torch, "_foreach_norm"):
+        norms = torch._foreach_norm(grads)
+    else:  # very old PyTorch
+        norms = [torch.linalg.vector_norm(g) for g in grads]
+    return torch.linalg.vector_norm(torch.stack(norms))
 
 
 def _score(loss, logits):
@@ -38,15 +46,20 @@ def _score(loss, logits):
 
 def discriminator_step(generator, discriminator, optimizer, real, loss, labels=None,
                        gp_weight=10.0, weight_clip=None, label_smoothing=0.0,
-                       g_forward=None, d_forward=None):
-    """One update of D on real examples and as many fresh fakes (Eq. (d-step)).
+                       g_forward=None, d_forward=None, fake=None):
+    """One update of D on real examples and as many fakes (Eq. (d-step)).
 
-    The fakes are made without a graph: D's loss must not reach G's parameters.
+    ``fake`` (optional) are fakes already made by G for this step; D sees them detached.
+    Without it, fresh fakes are made without a graph. Either way D's loss never reaches
+    G's parameters.
     """
     g_forward, d_forward = g_forward or generator, d_forward or discriminator
     with autocast(real.device):
-        with torch.no_grad():
-            fake = g_forward(generator.sample_noise(len(real), device=real.device), labels)
+        if fake is None:
+            with torch.no_grad():
+                fake = g_forward(generator.sample_noise(len(real), device=real.device), labels)
+        else:
+            fake = fake.detach()
         real_logits = d_forward(real, labels)
         fake_logits = d_forward(fake, labels)
         d_loss = discriminator_loss(loss, real_logits, fake_logits, label_smoothing)
@@ -70,14 +83,19 @@ def discriminator_step(generator, discriminator, optimizer, real, loss, labels=N
 
 
 def generator_step(generator, discriminator, optimizer, n, loss, labels=None, device=None,
-                   g_forward=None, d_forward=None):
-    """One update of G through a frozen D (Eq. (g-step)): D's weights get no gradient."""
+                   g_forward=None, d_forward=None, fake=None):
+    """One update of G through a frozen D (Eq. (g-step)): D's weights get no gradient.
+
+    ``fake`` (optional, with its graph back to G) are the ``n`` fakes of this step, already
+    shown to D in its step; without it G makes ``n`` fresh ones.
+    """
     g_forward, d_forward = g_forward or generator, d_forward or discriminator
     device = device or next(generator.parameters()).device
     discriminator.requires_grad_(False)
     try:
         with autocast(device):
-            fake = g_forward(generator.sample_noise(n, device=device), labels)
+            if fake is None:
+                fake = g_forward(generator.sample_noise(n, device=device), labels)
             g_loss = generator_loss(loss, d_forward(fake, labels))
         optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -143,8 +161,22 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     tensors = (data,) if labels is None else (data, labels)
     batches = Batches(*tensors, batch_size=n_critic * batch_size, drop_last=True)
 
+    clone_fakes = compile and data.device.type == "cuda"
+
     def step(batch):
         x, y = (batch, None) if labels is None else batch
+        if n_critic == 1:
+            # one generator pass a step: D learns from fake.detach(), G from fake
+            with autocast(x.device):
+                fake = g_forward(generator.sample_noise(len(x), device=x.device), y)
+            if clone_fakes:   # a CUDA graph's output is overwritten by its next replay
+                fake = fake.clone()
+            metrics = discriminator_step(generator, discriminator, d_opt, x, loss, y, gp_weight,
+                                         weight_clip, label_smoothing, g_forward, d_forward,
+                                         fake=fake)
+            metrics.update(generator_step(generator, discriminator, g_opt, len(x), loss, y,
+                                          x.device, g_forward, d_forward, fake=fake))
+            return metrics
         metrics = {}
         for i in range(n_critic):
             chunk = slice(i * batch_size, (i + 1) * batch_size)

@@ -47,26 +47,34 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    jobs = [(m, name, s) for name in ("ring", "grid") for m in args.methods for s in args.seeds]
+    # seed by seed, so that an interrupted run has every method on the first seeds
+    jobs = [(m, name, s) for s in args.seeds for name in ("ring", "grid") for m in args.methods]
     start = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        rows = pool.map(run_one, jobs, chunksize=1)
-    total = time.perf_counter() - start
     header = [
         f"command: python scripts/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip(),
-        f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (start)",
         f"seeds: {' '.join(map(str, args.seeds))}",
         f"setup: {TOY_EPOCHS} epochs of {TOY_DATASET} samples, batch {TOY_BATCH}, "
         "learning rates decayed linearly to 0; metric on 2,500 samples",
         f"machine: {platform.processor() or platform.machine()}, {args.workers} worker "
-        f"processes of 1 thread on a shared 2-core CPU; {total:.0f} s in all",
+        f"processes of 1 thread on a shared 2-core CPU",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
+    rows = []
+    # each row is written (and flushed) as soon as its job ends: an interrupted run keeps
+    # what it finished
+    with open(args.out, "w", newline="") as f, \
+            multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         f.writelines(f"# {line}\n" for line in header)
         writer = csv.DictWriter(f, FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        f.flush()
+        for row in pool.imap_unordered(run_one, jobs, chunksize=1):
+            writer.writerow(row)
+            f.flush()
+            rows.append(row)
+        total = time.perf_counter() - start
+        f.write(f"# finished: {len(rows)} of {len(jobs)} jobs in {total:.0f} s\n")
     print(f"wrote {len(rows)} rows to {args.out} in {total:.0f} s")
 
 

@@ -244,3 +244,70 @@ def test_nan_losses_stop_training_with_a_gan_hint():
         train_gan(g, d, torch.randn(256, 2), 2, batch_size=64)
     assert GAN_DIVERGED_HINT in str(error.value)
     assert len(error.value.history["d_loss"]) == 1   # stopped after the first epoch
+
+
+# --- the one-generator-pass step (n_critic = 1) ---------------------------------------
+
+def reference_step(g, d, real, z, lr, betas):
+    """One textbook step (pytorch/examples dcgan): D on real + fake.detach(), then G on the
+    same fakes through the updated D, BCE with logits, separate optimizers."""
+    bce = nn.BCEWithLogitsLoss()
+    g_opt = torch.optim.Adam(g.parameters(), lr, betas)
+    d_opt = torch.optim.Adam(d.parameters(), lr, betas)
+    fake = g(z)
+    d_opt.zero_grad()
+    (bce(d(real), torch.ones(len(real))) + bce(d(fake.detach()), torch.zeros(len(z)))).backward()
+    d_opt.step()
+    g_opt.zero_grad()
+    bce(d(fake), torch.ones(len(z))).backward()
+    g_opt.step()
+
+
+def test_one_pass_step_matches_the_textbook_step(monkeypatch):
+    torch.manual_seed(0)
+    g, d = MLPGenerator(2, hidden=16), MLPDiscriminator((2,), hidden=16)
+    g_ref, d_ref = copy.deepcopy(g), copy.deepcopy(d)
+    real, z = torch.randn(64, 2) + 3, torch.randn(64, 2)
+    calls = []
+
+    def fixed_noise(n, device=None, generator=None):
+        calls.append(n)
+        return z.clone()
+
+    monkeypatch.setattr(g, "sample_noise", fixed_noise)
+    train_gan(g, d, real, 1, batch_size=64, lr=1e-2, betas=(0.5, 0.999))
+    reference_step(g_ref, d_ref, real, z, 1e-2, (0.5, 0.999))
+    assert calls[-1:] == [64] and len(calls) == 2   # the shape probe, then one pass a step
+    for ours, theirs in ((g, g_ref), (d, d_ref)):
+        for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def buggy_discriminator_step(generator, discriminator, optimizer, real, loss, fake):
+    """The bug: D's loss on the shared fakes without .detach() back-propagates into G."""
+    d_loss = discriminator_loss(loss, discriminator(real), discriminator(fake))
+    optimizer.zero_grad()
+    d_loss.backward()
+    optimizer.step()
+    return {"d_loss": d_loss.detach()}
+
+
+def d_step_on_shared_fakes_leaves_g_alone(step):
+    torch.manual_seed(0)
+    g, d = MLPGenerator(2, hidden=16), MLPDiscriminator((2,), hidden=16)
+    fake = g(g.sample_noise(64))                     # with its graph back to G
+    step(g, d, adam(d.parameters(), 1e-2), torch.randn(64, 2), "non-saturating", fake=fake)
+    return all(p.grad is None or not p.grad.any() for p in g.parameters())
+
+
+def test_discriminator_step_on_shared_fakes_does_not_reach_the_generator():
+    assert d_step_on_shared_fakes_leaves_g_alone(discriminator_step)
+    assert not d_step_on_shared_fakes_leaves_g_alone(buggy_discriminator_step)
+
+
+def test_total_grad_norm_against_the_flat_norm():
+    from edu_gen.gan_train import total_grad_norm
+    layer = nn.Linear(5, 3)
+    layer(torch.randn(7, 5)).square().sum().backward()
+    flat = torch.cat([layer.weight.grad.flatten(), layer.bias.grad])
+    torch.testing.assert_close(total_grad_norm(layer.parameters()), flat.norm())
