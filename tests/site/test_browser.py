@@ -16,6 +16,7 @@ playwright = pytest.importorskip("playwright.sync_api", reason="pip install play
 KNOWN_ERRORS = (
     "Identifier 'THEBE_JS_URL' has already been declared",
     "Got invalid theme mode",  # pydata-sphinx-theme, before a reader picks light or dark
+    "Failed to load resource",  # says no more; the failed request itself is listed instead
 )
 
 CHROMIUM_ARGS = [
@@ -47,6 +48,8 @@ def pages_seen(browser):
 
 
 def visit(browser, name):
+    if not (HTML / f"{name}.html").exists():
+        pytest.fail(f"{name}.html was not built: run `make book`")
     page = browser.new_page(viewport={"width": 1280, "height": 1600})
     external, errors = [], []
 
@@ -60,6 +63,8 @@ def visit(browser, name):
     page.route("**/*", route)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("requestfailed", lambda request: request.url.startswith("file:")
+            and errors.append(f"missing file {request.url}"))
     page.goto((HTML / f"{name}.html").as_uri(), wait_until="load")
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     page.evaluate("""async () => {
