@@ -27,6 +27,7 @@ from .train import adam, autocast, maybe_compile, train
 IMAGE_SHAPE = (1, 28, 28)
 PIXELS = 784
 LIKELIHOODS = ("bernoulli", "gaussian")
+LR_DECAYS = (None, "cosine")
 
 
 # --- checking inputs -------------------------------------------------------------------
@@ -227,12 +228,14 @@ def vae_loss(model, x, labels=None, beta=1.0, free_bits=0.0):
 
 def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize=True,
               labels=None, compile=False, kl_warmup_epochs=0, free_bits=0.0,
-              on_epoch_end=None, desc="vae"):
+              lr_decay=None, on_epoch_end=None, desc="vae"):
     """Train ``model`` on ``images`` (N, 1, 28, 28) in [0, 1] with Adam; return the history.
 
     ``binarize``: dynamic binarization, a fresh ``torch.bernoulli(x)`` of every batch (on
     the device), so each epoch sees new binary digits (as in Burda et al. 2015).
     ``kl_warmup_epochs``: KL annealing, beta rising linearly from 0 over that many epochs.
+    ``lr_decay="cosine"``: the learning rate falls from ``lr`` to 0 along a half cosine
+    over all steps (Loshchilov & Hutter 2017); ``None`` keeps it constant.
     The history holds per-epoch means of loss, neg_elbo, distortion and rate, in nats.
     """
     check_images(images)
@@ -240,6 +243,8 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     if free_bits < 0 or kl_warmup_epochs < 0:
         raise ValueError(f"free_bits and kl_warmup_epochs must be >= 0, got {free_bits}, "
                          f"{kl_warmup_epochs}")
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
     check_labels(labels, len(images), model.n_classes)
     device = model.head.weight.device
     images = images.to(device)
@@ -247,7 +252,7 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     batches = Batches(*tensors, batch_size=batch_size)
     optimizer = adam(model.parameters(), lr=lr)
     loss_fn = maybe_compile(vae_loss, compile)
-    warmup_steps = kl_warmup_epochs * len(batches)
+    warmup_steps, total_steps = kl_warmup_epochs * len(batches), epochs * len(batches)
     steps_done = 0
 
     def step(batch):
@@ -255,7 +260,11 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
         x, y = (batch, None) if labels is None else batch
         if binarize:
             x = torch.bernoulli(x)
+        # Python floats, recomputed each step: no read of the device (no .item()) per step.
         beta_now = beta * min(1.0, steps_done / warmup_steps) if warmup_steps else beta
+        if lr_decay == "cosine":
+            for group in optimizer.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * steps_done / total_steps))
         with autocast(device):
             loss, metrics = loss_fn(model, x, y, beta_now, free_bits)
         optimizer.zero_grad(set_to_none=True)
@@ -338,6 +347,43 @@ def active_units(model, images, labels=None, threshold=0.01, batch_size=500):
         means.append(model.encode(images[start:start + batch_size].to(device), y)[0].float())
     variance = torch.cat(means).var(0)
     return int((variance > threshold).sum().item()), variance.cpu()
+
+
+# --- looking inside the latent space ------------------------------------------------------
+
+def latent_grid(n=15, quantile=0.95):
+    """An n x n grid of 2D codes spread as N(0, I) spreads them: the Gaussian quantiles of
+    n evenly spaced probabilities in [1 - quantile, quantile], shape (n * n, 2), rows top
+    (large z_2) to bottom, columns left (small z_1) to right."""
+    if n < 2 or not 0.5 < quantile < 1:
+        raise ValueError(f"need n >= 2 and 0.5 < quantile < 1, got n={n}, quantile={quantile}")
+    levels = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(1 - quantile, quantile, n))
+    z2, z1 = torch.meshgrid(levels.flip(0), levels, indexing="ij")
+    return torch.stack([z1.flatten(), z2.flatten()], dim=1)
+
+
+@torch.no_grad()
+def decode_grid(model, n=15, quantile=0.95, labels=None):
+    """The decoded 2D manifold: ``model.decode`` of ``latent_grid(n, quantile)``."""
+    if model.latent_dim != 2:
+        raise ValueError(f"decode_grid needs a 2D latent space, this model has {model.latent_dim}")
+    z = latent_grid(n, quantile).to(model.head.weight.device)
+    return model.decode(z, labels)
+
+
+@torch.no_grad()
+def interpolate(model, x_a, x_b, steps=8, labels=None):
+    """Decode (1 - t) mu_a + t mu_b for t = 0..1 in ``steps`` steps, between the posterior
+    means of two images x_a, x_b of shape (1, 1, 28, 28); returns (steps, 1, 28, 28)."""
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps}")
+    check_images(x_a, "x_a")
+    check_images(x_b, "x_b")
+    mu_a, _ = model.encode(x_a, labels)
+    mu_b, _ = model.encode(x_b, labels)
+    t = torch.linspace(0, 1, steps, device=mu_a.device).unsqueeze(1)
+    z = (1 - t) * mu_a[:1] + t * mu_b[:1]
+    return model.decode(z, None if labels is None else labels[:1].expand(steps))
 
 
 # --- checkpoints ---------------------------------------------------------------------------

@@ -175,3 +175,47 @@ def test_corrupt_checkpoint_gives_a_clear_error(tmp_path):
         load_vae(path)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_vae(tmp_path / "missing.pt")
+
+
+def test_cosine_decay_follows_the_formula_and_ends_near_zero():
+    """The learning rate seen by each step is lr/2 (1 + cos(pi t / T)), read from the optimizer."""
+    torch.manual_seed(0)
+    model = VAE(hidden=(8,), latent_dim=2)
+    seen = []
+    original_step = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = spy
+    try:
+        train_vae(model, digits(40)[0], epochs=2, batch_size=10, lr=0.01, lr_decay="cosine")
+    finally:
+        torch.optim.Adam.step = original_step
+    expected = [0.005 * (1 + math.cos(math.pi * t / 8)) for t in range(8)]
+    assert seen == pytest.approx(expected)
+    with pytest.raises(ValueError, match="lr_decay"):
+        train_vae(model, digits(8)[0], epochs=1, lr_decay="linear")
+
+
+def test_latent_grid_sits_at_gaussian_quantiles():
+    from scipy.stats import norm
+    from edu_gen.vae import latent_grid
+    grid = latent_grid(n=5, quantile=0.9)
+    levels = norm.ppf([0.1, 0.3, 0.5, 0.7, 0.9])
+    assert grid.shape == (25, 2)
+    torch.testing.assert_close(grid[:5, 0], torch.tensor(levels, dtype=torch.float32))
+    torch.testing.assert_close(grid[::5, 1], torch.tensor(levels[::-1].copy(), dtype=torch.float32))
+
+
+def test_interpolation_ends_at_the_reconstructions():
+    from edu_gen.vae import interpolate
+    torch.manual_seed(0)
+    model = VAE(hidden=(16,), latent_dim=3)
+    x = digits(2)[0]
+    path = interpolate(model, x[:1], x[1:], steps=5)
+    torch.testing.assert_close(path[0], model.reconstruct(x[:1])[0])
+    torch.testing.assert_close(path[-1], model.reconstruct(x[1:])[0])
+    mu = model.encode(x)[0]
+    torch.testing.assert_close(path[2], model.decode(mu.mean(0, keepdim=True))[0])
