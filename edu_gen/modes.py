@@ -57,7 +57,10 @@ def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
 # --- the experiment of the chapter and of scripts/mode_collapse_table.py --------------
 
 # The methods compared, as keyword arguments: networks (``pack``, ``spectral_norm``) and
-# ``train_gan`` options. Every one uses the same MLPs, data, batch size and step count.
+# ``train_gan`` options. Every one uses the same MLPs, data, batch size and number of
+# passes over the data. A method with ``n_critic`` critic steps per generator step spends
+# n_critic batches on each generator step, so it makes n_critic times fewer generator
+# steps (600 instead of 3,000 for the WGANs here).
 METHODS = {
     "GAN": dict(loss="non-saturating", lr=1e-3),
     "WGAN (clip)": dict(loss="wasserstein", weight_clip=0.01, n_critic=5, lr=1e-4),

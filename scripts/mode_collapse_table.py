@@ -54,8 +54,9 @@ def main():
         f"command: python scripts/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip(),
         f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (start)",
         f"seeds: {' '.join(map(str, args.seeds))}",
-        f"setup: {TOY_EPOCHS} epochs of {TOY_DATASET} samples, batch {TOY_BATCH}, "
-        "learning rates decayed linearly to 0; metric on 2,500 samples",
+        f"setup: {TOY_EPOCHS} epochs of {TOY_DATASET} samples, batch "
+        f"{TOY_BATCH}, MLPs of 3 hidden layers of 128, learning rates decayed linearly to 0; "
+        "metric on 2,500 samples",
         f"machine: {platform.processor() or platform.machine()}, {args.workers} worker "
         f"processes of 1 thread on a shared 2-core CPU",
     ]

@@ -58,3 +58,14 @@ def test_bad_input_is_a_clear_error():
         mode_metric(torch.full((4, 2), float("nan")), centers, sd)
     with pytest.raises(ValueError, match="sd must be positive"):
         mode_metric(torch.zeros(4, 2), centers, 0.0)
+
+
+def test_toy_methods_build_and_unknown_method_is_a_clear_error():
+    from edu_gen.modes import METHODS, toy_gan
+    with pytest.raises(ValueError, match="unknown method"):
+        toy_gan("LSGAN")
+    for method in METHODS:
+        g, d, options = toy_gan(method, hidden=8)
+        assert options["lr_decay"] and "pack" not in options and "spectral_norm" not in options
+        assert d(torch.zeros(8, 2)).shape == (8 // d.pack,)
+
