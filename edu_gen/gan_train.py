@@ -124,6 +124,10 @@ def _check_setup(generator, discriminator, data, labels, loss, n_critic, weight_
     if labels is not None and labels.shape != (len(data),):
         raise ValueError(f"expected {len(data)} labels of shape ({len(data)},), "
                          f"got {tuple(labels.shape)}")
+    n_classes = getattr(generator, "n_classes", 0)
+    if labels is not None and n_classes and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1} for a generator with "
+                         f"n_classes={n_classes}, got {int(labels.min())}..{int(labels.max())}")
     if not torch.isfinite(data).all():
         raise ValueError("the training data contains NaN or infinite values")
     with torch.no_grad():

@@ -217,6 +217,8 @@ def test_conditional_train_gan():
     assert len(history["d_loss"]) == 1
     with pytest.raises(ValueError, match="needs labels"):
         train_gan(g, d, torch.randn(128, 2), 1, batch_size=32)
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2"):
+        train_gan(g, d, torch.randn(128, 2), 1, batch_size=32, labels=torch.full((128,), 3))
 
 
 def test_train_gan_bad_input_is_a_clear_error():
