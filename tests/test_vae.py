@@ -219,3 +219,23 @@ def test_interpolation_ends_at_the_reconstructions():
     torch.testing.assert_close(path[-1], model.reconstruct(x[1:])[0])
     mu = model.encode(x)[0]
     torch.testing.assert_close(path[2], model.decode(mu.mean(0, keepdim=True))[0])
+
+
+def test_training_steps_never_read_the_device(monkeypatch):
+    """No .item() / float() per step: host reads do not grow with the number of steps."""
+    x = digits(64)[0]
+    calls = []
+    original = torch.Tensor.item
+
+    def counting_item(self):
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    counts = []
+    for batch_size in (32, 4):  # 2 steps, then 16 steps per epoch
+        calls.clear()
+        train_vae(VAE(hidden=(8,), latent_dim=2), x, epochs=2, batch_size=batch_size,
+                  lr_decay="cosine", kl_warmup_epochs=1)
+        counts.append(len(calls))
+    assert counts[0] == counts[1], counts
