@@ -111,3 +111,11 @@ def test_does_not_redefine_the_package(path):
                 assert checked, (
                     f"{path.name}: defines {node.name}, which edu_gen already has, and never "
                     "checks it against the package; import it instead")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_empty_code_cells(path):
+    """A code cell with nothing but comments shows up as a blank box on the page."""
+    empty = [i for i, c in enumerate(code_cells(path))
+             if not any(line.strip() and not line.strip().startswith("#") for line in c.source.splitlines())]
+    assert not empty, f"{path.name}: code cells {empty} hold no code"
