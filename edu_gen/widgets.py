@@ -27,6 +27,14 @@ def _png(image, scale=4):
     return buffer.getvalue()
 
 
+def _labelled(slider, text):
+    """The slider with an HTML label in front. (A slider's own ``description`` is typeset
+    with MathJax 2's API by ipywidgets 8, which breaks on the book's MathJax 3 pages.)"""
+    import ipywidgets as widgets
+
+    return widgets.HBox([widgets.HTML(text, layout=widgets.Layout(width="2.5em")), slider])
+
+
 class LatentExplorer:
     """Sliders over latent dimensions ``dims`` of ``model``; ``.image`` is decode(z).
 
@@ -51,12 +59,13 @@ class LatentExplorer:
             raise ValueError(f"base must have shape ({model.latent_dim},), got {tuple(self.base.shape)}")
         self.labels = None if label is None else torch.tensor([label], device=device)
         self.sliders = [widgets.FloatSlider(value=float(self.base[d]), min=-limit, max=limit, step=step,
-                                            description=f"z{d + 1}", continuous_update=True)
+                                            continuous_update=True)
                         for d in dims]
         self.picture = widgets.Image(format="png", width=140, height=140)
         for slider in self.sliders:
             slider.observe(self.update, names="value")
-        self.widget = widgets.HBox([widgets.VBox(self.sliders), self.picture])
+        rows = [_labelled(slider, f"z<sub>{d + 1}</sub>") for d, slider in zip(dims, self.sliders)]
+        self.widget = widgets.HBox([widgets.VBox(rows), self.picture])
         self.update()
 
     @property
@@ -94,10 +103,10 @@ class InterpolationExplorer:
             self.mu_a = model.encode(x_a[:1].to(device))[0]
             self.mu_b = model.encode(x_b[:1].to(device))[0]
         self.model = model
-        self.slider = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=step, description="t")
+        self.slider = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=step)
         self.picture = widgets.Image(format="png", width=140, height=140)
         self.slider.observe(self.update, names="value")
-        self.widget = widgets.HBox([self.slider, self.picture])
+        self.widget = widgets.HBox([_labelled(self.slider, "t"), self.picture])
         self.update()
 
     @property
