@@ -231,7 +231,7 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
               lr_decay=None, on_epoch_end=None, desc="vae"):
     """Train ``model`` on ``images`` (N, 1, 28, 28) in [0, 1] with Adam; return the history.
 
-    ``binarize``: dynamic binarization, a fresh ``torch.bernoulli(x)`` of every batch (on
+    ``binarize``: dynamic binarization, a fresh Bernoulli(x) draw of every batch (on
     the device), so each epoch sees new binary digits (as in Burda et al. 2015).
     ``kl_warmup_epochs``: KL annealing, beta rising linearly from 0 over that many epochs.
     ``lr_decay="cosine"``: the learning rate falls from ``lr`` to 0 along a half cosine
@@ -258,8 +258,8 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     def step(batch):
         nonlocal steps_done
         x, y = (batch, None) if labels is None else batch
-        if binarize:
-            x = torch.bernoulli(x)
+        if binarize:  # x_j ~ Bernoulli(x_j): the same draw as torch.bernoulli(x), 3x faster on a CPU
+            x = (torch.rand_like(x) < x).to(x.dtype)
         # Python floats, recomputed each step: no read of the device (no .item()) per step.
         beta_now = beta * min(1.0, steps_done / warmup_steps) if warmup_steps else beta
         if lr_decay == "cosine":
