@@ -60,20 +60,23 @@ def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
 # ``train_gan`` options. Every one uses the same MLPs, data, batch size and number of
 # passes over the data. A method with ``n_critic`` critic steps per generator step spends
 # n_critic batches on each generator step, so it makes n_critic times fewer generator
-# steps (600 instead of 3,000 for the WGANs here).
+# steps (1,200 instead of 6,000 for the WGANs here).
 METHODS = {
-    "GAN": dict(loss="non-saturating", lr=1e-3),
+    "GAN": dict(loss="non-saturating", lr=3e-3),
     "WGAN (clip)": dict(loss="wasserstein", weight_clip=0.01, n_critic=5, lr=1e-4),
     "WGAN-GP": dict(loss="wgan-gp", n_critic=5, lr=1e-4, betas=(0.5, 0.9)),
-    "SN-GAN": dict(loss="non-saturating", spectral_norm=True, lr=1e-3),
-    "PacGAN4": dict(loss="non-saturating", pack=4, lr=5e-4),
+    "SN-GAN": dict(loss="non-saturating", spectral_norm=True, lr=3e-3),
+    "PacGAN4": dict(loss="non-saturating", pack=4, lr=3e-3),
 }
-TOY_EPOCHS = 30          # passes over the toy dataset
-TOY_BATCH = 256
+TOY_EPOCHS = 60          # passes over the toy dataset
+TOY_BATCH = 512
 TOY_DATASET = 100 * TOY_BATCH
+TOY_G_HIDDEN = 256       # 3 hidden layers each; the generator wider than the discriminator
+TOY_D_HIDDEN = 128
 
 
-def toy_gan(method, seed=0, device="cpu", hidden=128, latent_dim=2):
+def toy_gan(method, seed=0, device="cpu", g_hidden=TOY_G_HIDDEN, d_hidden=TOY_D_HIDDEN,
+            latent_dim=2):
     """(generator, discriminator, train_gan options) of one method of ``METHODS``."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: use one of {list(METHODS)}")
@@ -82,8 +85,8 @@ def toy_gan(method, seed=0, device="cpu", hidden=128, latent_dim=2):
     spectral_norm = options.pop("spectral_norm", False)
     options["lr_decay"] = True      # every method: learning rates fall linearly to 0
     torch.manual_seed(seed)
-    generator = MLPGenerator(latent_dim, (2,), hidden=hidden, layers=3).to(device)
-    discriminator = MLPDiscriminator((2,), hidden=hidden, layers=3, pack=pack,
+    generator = MLPGenerator(latent_dim, (2,), hidden=g_hidden, layers=3).to(device)
+    discriminator = MLPDiscriminator((2,), hidden=d_hidden, layers=3, pack=pack,
                                      spectral_norm=spectral_norm).to(device)
     return generator, discriminator, options
 

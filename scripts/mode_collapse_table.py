@@ -39,7 +39,8 @@ def run_one(job):
 
 
 def main():
-    from edu_gen.modes import METHODS, TOY_BATCH, TOY_DATASET, TOY_EPOCHS
+    from edu_gen.modes import (METHODS, TOY_BATCH, TOY_D_HIDDEN, TOY_DATASET, TOY_EPOCHS,
+                               TOY_G_HIDDEN)
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -55,7 +56,8 @@ def main():
         f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (start)",
         f"seeds: {' '.join(map(str, args.seeds))}",
         f"setup: {TOY_EPOCHS} epochs of {TOY_DATASET} samples, batch "
-        f"{TOY_BATCH}, MLPs of 3 hidden layers of 128, learning rates decayed linearly to 0; "
+        f"{TOY_BATCH}, MLPs of 3 hidden layers (generator {TOY_G_HIDDEN} units, discriminator "
+        f"{TOY_D_HIDDEN}), learning rates decayed linearly to 0; "
         "metric on 2,500 samples",
         f"machine: {platform.processor() or platform.machine()}, {args.workers} worker "
         f"processes of 1 thread on a shared 2-core CPU",

@@ -65,7 +65,7 @@ def test_toy_methods_build_and_unknown_method_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown method"):
         toy_gan("LSGAN")
     for method in METHODS:
-        g, d, options = toy_gan(method, hidden=8)
+        g, d, options = toy_gan(method, g_hidden=8, d_hidden=8)
         assert options["lr_decay"] and "pack" not in options and "spectral_norm" not in options
         assert d(torch.zeros(8, 2)).shape == (8 // d.pack,)
 
