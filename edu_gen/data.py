@@ -76,7 +76,13 @@ def _read_idx_pair(folder, split):
     labels = _find(folder, f"{prefix}-labels-idx1-ubyte")
     if images is None or labels is None:
         return None
-    return read_idx(images), read_idx(labels)
+    x, y = read_idx(images), read_idx(labels)
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or y.ndim != 1 or len(x) != len(y) or len(y) == 0:
+        raise ValueError(
+            f"the {split} split in {folder} does not fit together: images {x.shape} (expected "
+            f"(N, 28, 28)) and labels {y.shape} (expected (N,), the same N > 0). A download "
+            f"was probably cut off: delete {images.name} and {labels.name} to fetch them again.")
+    return x, y
 
 
 def _to_tensors(images, labels):

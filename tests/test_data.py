@@ -69,6 +69,18 @@ def test_files_on_disk_come_first(no_network_no_cache, capsys):
     assert str(no_network_no_cache) in capsys.readouterr().out
 
 
+def test_images_and_labels_of_different_sizes_are_a_clear_error(no_network_no_cache):
+    folder = no_network_no_cache / "MNIST" / "raw"
+    fake_mnist_files(folder)
+    write_idx(folder / "train-labels-idx1-ubyte", np.arange(29) % 10, gz=False)  # one short
+    with pytest.raises(ValueError, match=r"images \(30, 28, 28\).*labels \(29,\).*delete"):
+        load_mnist("train")
+    write_idx(folder / "train-labels-idx1-ubyte", np.arange(30) % 10, gz=False)
+    write_idx(folder / "train-images-idx3-ubyte.gz", np.zeros((30, 8, 8)))     # wrong size
+    with pytest.raises(ValueError, match=r"expected \(N, 28, 28\)"):
+        load_mnist("train")
+
+
 def test_download_is_tried_before_the_fallback(no_network_no_cache, monkeypatch):
     def fake_download(name):  # what torchvision would leave on disk
         fake_mnist_files(no_network_no_cache / name / "raw", n_train=20)
