@@ -137,6 +137,9 @@ class VAE(nn.Module):
 
     def encode(self, x, labels=None):
         """q(z|x[, y]): (mu, logvar), each (N, latent_dim)."""
+        if x.dim() < 2 or x[0].numel() != PIXELS:
+            raise ValueError(f"the VAE encodes 28x28 images, (N, 1, 28, 28) or (N, 784); "
+                             f"got {tuple(x.shape)}")
         x = x.reshape(len(x), PIXELS)
         if isinstance(self.encoder, ConvEncoder):
             h = self.encoder(x)
@@ -214,6 +217,9 @@ def vae_loss(model, x, labels=None, beta=1.0, free_bits=0.0):
     batch-mean KL counts as max(lambda, KL_j) (Kingma et al. 2016), so the optimizer gains
     nothing by pushing a dimension's KL below lambda: a remedy for posterior collapse.
     """
+    check_beta(beta)
+    if free_bits < 0:
+        raise ValueError(f"free_bits must be >= 0 nats per latent dimension, got {free_bits}")
     log_lik, kl, mu, logvar = model(x, labels)
     distortion = -log_lik.mean()
     if free_bits > 0:

@@ -159,6 +159,18 @@ def test_bad_beta_and_labels_are_refused():
         train_vae(VAE(hidden=(8,), latent_dim=2, n_classes=10), x, epochs=1)
 
 
+def test_the_loss_and_the_encoder_refuse_bad_input_when_called_directly():
+    model, (x, _) = VAE(hidden=(8,), latent_dim=2), digits(8)
+    with pytest.raises(ValueError, match="beta"):
+        vae_loss(model, x, beta=-0.5)
+    with pytest.raises(ValueError, match="free_bits"):
+        vae_loss(model, x, free_bits=-1.0)
+    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\) or \(N, 784\)"):
+        model.encode(torch.rand(8, 1, 32, 32))
+    loss, _ = vae_loss(model, x.reshape(8, 784))       # flat images are fine
+    assert torch.isfinite(loss)
+
+
 def test_nan_loss_stops_training():
     from edu_gen.train import TrainingDiverged
     model = VAE(hidden=(8,), latent_dim=2)
