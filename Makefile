@@ -42,7 +42,8 @@ system:
 	@sh scripts/system_packages.sh
 
 $(READY): pyproject.toml requirements-lock.txt
-	$(PYTHON) -m venv $(VENV) || { echo "could not create $(VENV): on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { sh scripts/python_venv.sh $(PYTHON) && $(PYTHON) -m venv --clear $(VENV); } \
+		|| { echo "could not create $(VENV): on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c requirements-lock.txt -e ".[book,test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edu-gen)"
