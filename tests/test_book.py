@@ -99,14 +99,16 @@ def package_names():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_does_not_redefine_the_package(path):
     """A chapter imports what edu_gen has. Building a piece by hand on purpose is allowed
-    when a later cell compares it with the package (`assert_close` or an assert naming it)."""
+    when the same cell or one of the next two compares it with the package (`assert_close`,
+    an assert naming it, or an exercise checker of edu_gen.exercises given it)."""
     cells = code_cells(path)
     package = package_names()
     for i, cell in enumerate(cells):
         for node in ast.walk(ast.parse(python_source(cell))):
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in package:
-                later = "\n".join(c.source for c in cells[i:])
-                checked = re.search(rf"assert[^\n]*\b{node.name}\b", later) or (
+                later = "\n".join(c.source for c in cells[i:i + 3])
+                checked = re.search(rf"assert[^\n]*\b{node.name}\b", later) or re.search(
+                    rf"exercises\.check_\w+\({node.name}\)", later) or (
                     "assert_close" in later and node.name in later)
                 assert checked, (
                     f"{path.name}: defines {node.name}, which edu_gen already has, and never "
