@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
+import edu_gen.gan_losses as gan_losses
 from edu_gen.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
                                 interpolate, optimal_discriminator)
 
@@ -132,6 +133,21 @@ def alpha_is_uniform_per_example(interpolate_fn):
 def test_alpha_is_uniform_per_example_and_a_normal_alpha_fails():
     assert alpha_is_uniform_per_example(interpolate)
     assert not alpha_is_uniform_per_example(buggy_interpolate)
+
+
+def penalty_of_a_quadratic_critic():
+    """f(x) = ||x||^2 / 2 between real = 0 and unit-norm fakes: x_hat = (1 - alpha) fake, so
+    ||grad f(x_hat)|| = 1 - alpha and the penalty is E[alpha^2] = 1/3 for alpha ~ U(0, 1)."""
+    torch.manual_seed(0)
+    fake = torch.randn(20000, 3)
+    fake = fake / fake.norm(dim=1, keepdim=True)
+    return gradient_penalty(lambda x: 0.5 * (x ** 2).sum(1), torch.zeros_like(fake), fake).item()
+
+
+def test_gradient_penalty_samples_alpha_uniformly_and_a_normal_alpha_fails(monkeypatch):
+    assert abs(penalty_of_a_quadratic_critic() - 1 / 3) < 0.01
+    monkeypatch.setattr(gan_losses, "interpolate", buggy_interpolate)
+    assert abs(penalty_of_a_quadratic_critic() - 1 / 3) > 0.1   # about 0.67 with a normal alpha
 
 
 def test_alphas_differ_between_examples():
