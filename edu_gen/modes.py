@@ -57,11 +57,14 @@ def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
 # --- the experiment of the chapter and of scripts/mode_collapse_table.py --------------
 
 # The methods compared, as keyword arguments: networks (``pack``, ``spectral_norm``) and
-# ``train_gan`` options. Every one uses the same MLPs, data, batch size and number of
-# passes over the data. A method with ``n_critic`` critic steps per generator step spends
+# ``train_gan`` options. The first is the baseline, a plain GAN at a constant learning
+# rate; every fix after it lowers its learning rates linearly to 0 over training. Every
+# one uses the same MLPs, data, batch size and number of passes over the data. A method with ``n_critic`` critic steps per generator step spends
 # n_critic batches on each generator step, so it makes n_critic times fewer generator
 # steps (1,200 instead of 6,000 for the WGANs here).
+BASELINE = "GAN (constant lr)"
 METHODS = {
+    BASELINE: dict(loss="non-saturating", lr=3e-3, lr_decay=False),
     "GAN": dict(loss="non-saturating", lr=3e-3),
     "WGAN (clip)": dict(loss="wasserstein", weight_clip=0.01, n_critic=5, lr=1e-4),
     "WGAN-GP": dict(loss="wgan-gp", n_critic=5, lr=1e-4, betas=(0.5, 0.9)),
@@ -83,7 +86,7 @@ def toy_gan(method, seed=0, device="cpu", g_hidden=TOY_G_HIDDEN, d_hidden=TOY_D_
     options = dict(METHODS[method])
     pack = options.pop("pack", 1)
     spectral_norm = options.pop("spectral_norm", False)
-    options["lr_decay"] = True      # every method: learning rates fall linearly to 0
+    options.setdefault("lr_decay", True)   # every fix: learning rates fall linearly to 0
     torch.manual_seed(seed)
     generator = MLPGenerator(latent_dim, (2,), hidden=g_hidden, layers=3).to(device)
     discriminator = MLPDiscriminator((2,), hidden=d_hidden, layers=3, pack=pack,

@@ -61,11 +61,12 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_toy_methods_build_and_unknown_method_is_a_clear_error():
-    from edu_gen.modes import METHODS, toy_gan
+    from edu_gen.modes import BASELINE, METHODS, toy_gan
     with pytest.raises(ValueError, match="unknown method"):
         toy_gan("LSGAN")
     for method in METHODS:
         g, d, options = toy_gan(method, g_hidden=8, d_hidden=8)
-        assert options["lr_decay"] and "pack" not in options and "spectral_norm" not in options
+        assert options["lr_decay"] == (method != BASELINE)
+        assert "pack" not in options and "spectral_norm" not in options
         assert d(torch.zeros(8, 2)).shape == (8 // d.pack,)
 
