@@ -59,9 +59,10 @@ def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
 # The methods compared, as keyword arguments: networks (``pack``, ``spectral_norm``) and
 # ``train_gan`` options. The first is the baseline, a plain GAN at a constant learning
 # rate; every fix after it lowers its learning rates linearly to 0 over training. Every
-# one uses the same MLPs, data, batch size and number of passes over the data. A method with ``n_critic`` critic steps per generator step spends
-# n_critic batches on each generator step, so it makes n_critic times fewer generator
-# steps (1,200 instead of 6,000 for the WGANs here).
+# one uses the same MLPs, data, batch size and number of passes over the data. A method
+# with ``n_critic`` critic steps per generator step spends n_critic batches on each
+# generator step, so it makes n_critic times fewer generator steps (1,200 instead of
+# 6,000 for the WGANs here).
 BASELINE = "GAN (constant lr)"
 METHODS = {
     BASELINE: dict(loss="non-saturating", lr=3e-3, lr_decay=False),

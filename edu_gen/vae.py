@@ -355,6 +355,12 @@ def active_units(model, images, labels=None, threshold=0.01, batch_size=500):
     return int((variance > threshold).sum().item()), variance.cpu()
 
 
+def grey_fraction(images, low=0.2, high=0.8):
+    """The share of pixels strictly between ``low`` and ``high``: a crisp digit is black and
+    white, a blurred one or a double exposure (a pixel cross-fade of two digits) is grey."""
+    return float(((images > low) & (images < high)).float().mean())
+
+
 # --- looking inside the latent space ------------------------------------------------------
 
 def latent_grid(n=15, quantile=0.95):

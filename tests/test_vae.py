@@ -7,8 +7,8 @@ import torch
 
 from edu_gen.checkpoint import CheckpointError
 from edu_gen.elbo import bernoulli_log_likelihood, gaussian_kl
-from edu_gen.vae import (VAE, active_units, evaluate, iwae_nll, kl_per_dimension, load_vae,
-                         save_vae, train_vae, vae_loss)
+from edu_gen.vae import (VAE, active_units, evaluate, grey_fraction, iwae_nll, kl_per_dimension,
+                         load_vae, save_vae, train_vae, vae_loss)
 
 ARCHITECTURES = {
     "mlp 784-400-20": dict(hidden=(400,), latent_dim=20),
@@ -251,3 +251,9 @@ def test_training_steps_never_read_the_device(monkeypatch):
                   lr_decay="cosine", kl_warmup_epochs=1)
         counts.append(len(calls))
     assert counts[0] == counts[1], counts
+
+
+def test_grey_fraction_counts_the_pixels_strictly_between_the_bounds():
+    images = torch.tensor([0.0, 0.2, 0.21, 0.5, 0.79, 0.8, 1.0, 0.5]).view(2, 1, 2, 2)
+    assert grey_fraction(images) == 4 / 8           # 0.21, 0.5, 0.79 and 0.5
+    assert grey_fraction(torch.randint(0, 2, (4, 1, 28, 28)).float()) == 0.0
