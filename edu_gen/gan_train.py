@@ -21,6 +21,39 @@ GAN_DIVERGED_HINT = (
     "outside the generator's range (tanh gives [-1, 1]: scale the data with 2x - 1), or "
     "NaN in the data."
 )
+RUNAWAY = 1e3   # a gradient norm or critic value this large means the steps blew up
+
+
+def divergence_cause(history, generator, discriminator, loss, lr):
+    """One sentence naming the likely cause of a NaN or infinite GAN loss, read from the
+    weights and from ``train_gan``'s logs (``history``: the broken epoch last)."""
+    epochs = [dict(zip(history, values)) for values in zip(*history.values())]
+    broken, good = epochs[-1], epochs[:-1]
+    causes = [f"the {name}'s weights are NaN or infinite"
+              for name, net in (("discriminator", discriminator), ("generator", generator))
+              if not all(torch.isfinite(p).all() for p in net.parameters())]
+    if loss not in PROBABILITY_LOSSES:
+        scale = max(abs(broken["d_real"]), abs(broken["d_fake"]))
+        if scale > RUNAWAY:       # NaN compares False: only a real runaway counts
+            causes.append(f"the critic's values ran away (f(x) = {broken['d_real']:.3g}, "
+                          f"f(G(z)) = {broken['d_fake']:.3g}): it is not kept Lipschitz")
+    for name, key in (("discriminator", "d_grad_norm"), ("generator", "g_grad_norm")):
+        if broken[key] > RUNAWAY:
+            start = f" (epoch 1: {good[0][key]:.3g})" if good else ""
+            causes.append(f"the {name}'s gradient norm reached {broken[key]:.3g}{start}")
+    if loss in PROBABILITY_LOSSES and good and good[-1]["d_real"] > 0.99 \
+            and good[-1]["d_fake"] < 0.01:
+        causes.append(f"D won outright (D(x) = {good[-1]['d_real']:.3f}, D(G(z)) = "
+                      f"{good[-1]['d_fake']:.3f}) and its logits grew without bound")
+    if not good:
+        remedy = (f"It broke in the first epoch: lr={lr:g} may be too high for these "
+                  "networks (try 10 times lower; DCGAN uses 2e-4), or they started broken.")
+    else:
+        remedy = (f"It broke after {len(good)} good epochs: lower lr (now {lr:g}), or "
+                  "constrain D (spectral_norm=True, loss='wgan-gp'), or pass lr_decay=True.")
+    if not causes:
+        return remedy
+    return f"Likely cause: {'; '.join(causes)}. {remedy}"
 
 
 def total_grad_norm(parameters):
@@ -152,7 +185,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     pass a ``Snapshots`` to keep fixed-noise samples through training. ``lr_decay=True``
     lowers both learning rates linearly to 0 over the epochs (the last steps then settle
     the generator instead of making it circle around the equilibrium).
-    Raises ``edu_gen.train.TrainingDiverged`` when a loss becomes NaN or infinite.
+    Raises ``edu_gen.train.TrainingDiverged`` when a loss becomes NaN or infinite; its
+    message names the likely cause (``divergence_cause``).
     """
     _check_setup(generator, discriminator, data, labels, loss, n_critic, weight_clip)
     if len(data) < n_critic * batch_size:
@@ -205,8 +239,11 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
 
     generator.train()
     discriminator.train()
-    return train(step, batches, epochs, desc=desc, on_epoch_end=end_of_epoch,
-                 hint=GAN_DIVERGED_HINT)
+    def hint(history):
+        cause = divergence_cause(history, generator, discriminator, loss, lr)
+        return f"{cause} {GAN_DIVERGED_HINT}"
+
+    return train(step, batches, epochs, desc=desc, on_epoch_end=end_of_epoch, hint=hint)
 
 
 class Snapshots:

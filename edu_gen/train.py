@@ -32,6 +32,8 @@ def train(step, batches, epochs, desc="train", on_epoch_end=None, hint=DIVERGED_
 
     ``on_epoch_end(epoch, means)`` runs after each epoch (snapshots, sample grids).
     Ctrl-C (or the notebook's stop button) ends training early and keeps what was learned.
+    A NaN or infinite metric raises ``TrainingDiverged`` with ``hint``: a sentence, or a
+    function of the history (the broken epoch last) that returns one.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -51,9 +53,10 @@ def train(step, batches, epochs, desc="train", on_epoch_end=None, hint=DIVERGED_
             bar.set_postfix({name: f"{value:.4g}" for name, value in means.items()})
             broken = [name for name, value in means.items() if not math.isfinite(value)]
             if broken:
+                advice = hint(history) if callable(hint) else hint
                 raise TrainingDiverged(
                     f"{', '.join(broken)} became {means[broken[0]]} in epoch {epoch + 1}. "
-                    f"{hint} The epochs before are in this error's .history.", history)
+                    f"{advice} The epochs before are in this error's .history.", history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
     except KeyboardInterrupt:

@@ -12,7 +12,8 @@ from edu_gen.gan import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, M
                          apply_spectral_norm, has_batch_norm)
 from edu_gen.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 from edu_gen.gan_train import (GAN_DIVERGED_HINT, Snapshots, discriminator_step,
-                               generator_step, train_discriminator, train_gan)
+                               divergence_cause, generator_step, train_discriminator,
+                               train_gan)
 from edu_gen.train import TrainingDiverged, adam
 
 
@@ -245,7 +246,38 @@ def test_nan_losses_stop_training_with_a_gan_hint():
     with pytest.raises(TrainingDiverged, match="Usual GAN causes") as error:
         train_gan(g, d, torch.randn(256, 2), 2, batch_size=64)
     assert GAN_DIVERGED_HINT in str(error.value)
+    assert "the discriminator's weights are NaN or infinite" in str(error.value)
     assert len(error.value.history["d_loss"]) == 1   # stopped after the first epoch
+
+
+@pytest.mark.parametrize("loss, options, cause", [
+    ("non-saturating", {}, "the discriminator's gradient norm reached inf"),
+    ("wasserstein", {"weight_clip": 1e9}, "the critic's values ran away"),
+])
+def test_a_learning_rate_far_too_high_is_named_as_the_cause(loss, options, cause):
+    torch.manual_seed(0)
+    g, d = MLPGenerator(2, hidden=16), MLPDiscriminator((2,), hidden=16)
+    with pytest.raises(TrainingDiverged) as error:
+        train_gan(g, d, torch.randn(1024, 2) + 3, 5, batch_size=64, lr=1e4, loss=loss,
+                  **options)
+    assert cause in str(error.value)
+    assert "It broke in the first epoch: lr=10000 may be too high" in str(error.value)
+
+
+def test_divergence_cause_reads_the_logs():
+    g, d = MLPGenerator(2, hidden=8), MLPDiscriminator((2,), hidden=8)
+    good = dict(d_loss=1.3, d_real=0.6, d_fake=0.4, d_grad_norm=0.5, g_loss=0.8, g_grad_norm=0.5)
+    winning = dict(good, d_real=0.999, d_fake=0.001)
+    broken = dict(good, d_loss=float("nan"), g_grad_norm=5e4)
+    history = {key: [good[key], winning[key], broken[key]] for key in good}
+    cause = divergence_cause(history, g, d, "non-saturating", 2e-4)
+    assert cause.startswith("Likely cause: the generator's gradient norm reached 5e+04 "
+                            "(epoch 1: 0.5); D won outright (D(x) = 0.999")
+    assert "after 2 good epochs: lower lr (now 0.0002)" in cause
+    assert "weights" not in cause and "critic" not in cause
+    # nothing in the logs stands out: only the remedy, no made-up cause
+    calm = {key: [good[key], dict(good, d_loss=float("nan"))[key]] for key in good}
+    assert divergence_cause(calm, g, d, "non-saturating", 2e-4).startswith("It broke after 1")
 
 
 # --- the one-generator-pass step (n_critic = 1) ---------------------------------------
