@@ -53,6 +53,19 @@ def test_colab_launch_button_is_configured():
     assert config["repository"]["url"].startswith("https://github.com/")
 
 
+def test_readme_links_the_repository_of_config():
+    """README.md is plain Markdown (no substitutions): its GitHub and Colab links must name
+    the repository of `_config.yml`, the one place a fork changes it."""
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    owner_name = repository.removeprefix("https://github.com/").rstrip("/")
+    readme = (ROOT / "README.md").read_text()
+    linked = re.findall(r"(?:github\.com|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+)",
+                        readme)
+    assert linked, "README.md links no repository"
+    assert set(linked) == {owner_name}, (
+        f"README.md links {sorted(set(linked))}; _config.yml says {owner_name}")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_first_cell_installs_edu_gen_on_colab(path):
     first = code_cells(path)[0]
