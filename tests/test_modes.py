@@ -67,6 +67,16 @@ def test_toy_methods_build_and_unknown_method_is_a_clear_error():
     for method in METHODS:
         g, d, options = toy_gan(method, g_hidden=8, d_hidden=8)
         assert options["lr_decay"] == (method != BASELINE)
-        assert "pack" not in options and "spectral_norm" not in options
+        assert not {"pack", "spectral_norm", "rejection"} & set(options)
         assert d(torch.zeros(8, 2)).shape == (8 // d.pack,)
 
+
+
+def test_drs_trains_the_same_generator_as_the_plain_gan_and_samples_it_by_rejection():
+    from edu_gen.modes import run_toy
+    tiny = dict(epochs=1, g_hidden=8, d_hidden=8)
+    plain, _, _ = run_toy("GAN", "ring", seed=3, **tiny)
+    drs, _, metric = run_toy("GAN + DRS", "ring", seed=3, **tiny)
+    for a, b in zip(plain.parameters(), drs.parameters()):
+        assert torch.equal(a, b)
+    assert 0 <= metric["modes"] <= 8 and 0 <= metric["high_quality"] <= 1
