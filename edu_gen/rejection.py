@@ -66,8 +66,8 @@ def rejection_sample(generator, discriminator, n, seed=0, chunk=BURN_IN, max_dra
         if drawn >= max_draws:
             raise RuntimeError(
                 f"only {n_kept} of {drawn} samples were accepted (needed {n}): the "
-                "discriminator rejects nearly every sample. Sharpen it for fewer epochs, or "
-                "check that it was trained with a probability loss (minimax, non-saturating).")
+                "discriminator rejects nearly every sample. Check that it was trained with a "
+                "probability loss (minimax, non-saturating) against this very generator.")
         x = _draw(generator, chunk, noise)
         accept_prob = torch.exp(_logits(discriminator, x) - max_logit).clamp(max=1)
         accepted = x[torch.rand(len(x), generator=coin, device=device) < accept_prob]
