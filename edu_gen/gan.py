@@ -24,7 +24,9 @@ def init_dcgan_weights(module):
 
 def apply_spectral_norm(model):
     """Divide every linear and convolution weight by its largest singular value
-    (Eq. (spectral-norm), one power iteration per forward pass); returns ``model``."""
+    (Eq. (spectral-norm)); returns ``model``. In training mode each forward pass runs one
+    power iteration, except inside ``torch.nn.utils.parametrize.cached()``, where the
+    normalized weights are computed once for all passes (``discriminator_step`` uses it)."""
     for name, child in model.named_children():
         if isinstance(child, (nn.Linear, nn.Conv2d)):
             setattr(model, name, nn.utils.parametrizations.spectral_norm(child))

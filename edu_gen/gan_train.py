@@ -8,6 +8,7 @@ values otherwise), and the gradient norms of both networks, all summed on the de
 """
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from .data import Batches
 from .gan import has_batch_norm
@@ -87,21 +88,25 @@ def discriminator_step(generator, discriminator, optimizer, real, loss, labels=N
     G's parameters.
     """
     g_forward, d_forward = g_forward or generator, d_forward or discriminator
-    with autocast(real.device):
-        if fake is None:
-            with torch.no_grad():
-                fake = g_forward(generator.sample_noise(len(real), device=real.device), labels)
-        else:
-            fake = fake.detach()
-        real_logits = d_forward(real, labels)
-        fake_logits = d_forward(fake, labels)
-        d_loss = discriminator_loss(loss, real_logits, fake_logits, label_smoothing)
-    total = d_loss
     metrics = {}
-    if loss == "wgan-gp":
-        penalty = gradient_penalty(lambda x: discriminator(x, labels), real, fake.float())
-        total = d_loss + gp_weight * penalty
-        metrics["gp"] = penalty.detach()
+    # With spectral normalization, D's weights are normalized (one power iteration) once
+    # for all of D's calls in this step, not once per call; without it this does nothing.
+    with parametrize.cached():
+        with autocast(real.device):
+            if fake is None:
+                with torch.no_grad():
+                    fake = g_forward(generator.sample_noise(len(real), device=real.device),
+                                     labels)
+            else:
+                fake = fake.detach()
+            real_logits = d_forward(real, labels)
+            fake_logits = d_forward(fake, labels)
+            d_loss = discriminator_loss(loss, real_logits, fake_logits, label_smoothing)
+        total = d_loss
+        if loss == "wgan-gp":
+            penalty = gradient_penalty(lambda x: discriminator(x, labels), real, fake.float())
+            total = d_loss + gp_weight * penalty
+            metrics["gp"] = penalty.detach()
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     grad_norm = total_grad_norm(discriminator.parameters())

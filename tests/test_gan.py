@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy import stats
 from torch import nn
+from torch.nn.utils import parametrize
 
 from edu_gen.gan import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
                          apply_spectral_norm, has_batch_norm)
@@ -97,6 +98,33 @@ def test_spectral_norm_covers_convolutions():
     d = DCGANDiscriminator(ndf=4, batch_norm=False, spectral_norm=True)
     assert all(hasattr(m, "parametrizations") for m in d.modules() if isinstance(m, nn.Conv2d))
     assert len([m for m in d.modules() if isinstance(m, nn.Conv2d)]) == 3
+
+
+def test_discriminator_step_normalizes_each_weight_once():
+    """Spectral normalization inside one D step: one power iteration a layer for the real
+    and the fake call together (not one per call), and the same loss as a plain D whose
+    weights are set to those normalized weights."""
+    torch.manual_seed(0)
+    g = MLPGenerator(2, hidden=16)
+    d = MLPDiscriminator((2,), hidden=16, layers=2, spectral_norm=True)
+    norms = [m.parametrizations.weight[0] for m in d.modules()
+             if isinstance(m, nn.Linear) and parametrize.is_parametrized(m)]
+    calls = []
+    for norm in norms:
+        norm.register_forward_hook(lambda *args: calls.append(1))
+    real, fake = torch.randn(32, 2), torch.randn(32, 2)
+    metrics = discriminator_step(g, d, torch.optim.SGD(d.parameters(), lr=0.0), real,
+                                 "non-saturating", fake=fake)
+    assert len(calls) == len(norms) == 3
+    d.eval()                     # eval: the weights normalized with the u, v of that step
+    plain = MLPDiscriminator((2,), hidden=16, layers=2)
+    with torch.no_grad():
+        linears = [[m for m in net.modules() if isinstance(m, nn.Linear)] for net in (plain, d)]
+        for mp, md in zip(*linears):
+            mp.weight.copy_(md.weight)
+            mp.bias.copy_(md.bias)
+        expected = discriminator_loss("non-saturating", plain(real), plain(fake))
+    assert torch.allclose(metrics["d_loss"], expected, atol=1e-6)
 
 
 # --- planted bug 1: the generator step back-propagating into D -----------------------
