@@ -270,14 +270,13 @@ def test_the_loops_store_convolutions_channels_last_with_the_same_values():
     torch.manual_seed(0)
     vae, g, d = VAE(conv=True), DCGANGenerator(ngf=8), DCGANDiscriminator(ndf=8)
     x, z = torch.rand(16, 1, 28, 28), torch.randn(16, 100)
-    g.eval(), d.eval()
+    g.eval()
+    d.eval()
     before = (vae.encode(x)[0], vae.decoder(vae.encode(x)[0]), g(z), d(x))
     copies = [copy.deepcopy(m) for m in (vae, g, d)]
     for m in copies:
         m.to(memory_format=torch.channels_last)
-    c_vae, c_g, c_d = copies
-    for m in copies:
-        m.eval()
+    c_vae, c_g, c_d = copies   # g, d copied in eval mode; the VAE has no batch norm
     after = (c_vae.encode(x)[0], c_vae.decoder(vae.encode(x)[0]), c_g(z), c_d(x))
     for b, a in zip(before, after):
         assert torch.allclose(b, a, atol=1e-5), (b - a).abs().max()
