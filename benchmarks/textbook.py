@@ -32,7 +32,7 @@ def vae_epoch(model, loader, optimizer, device):
         mu, logvar = model.encode(x)
         std = torch.exp(0.5 * logvar)
         z = mu + std * torch.randn_like(std)
-        logits = model.decoder_output(z)
+        logits = model.decode_logits(z)
         bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
         kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         loss = (bce + kld) / len(x)

@@ -1,12 +1,31 @@
 """edu_gen: the tested code behind the book *Generative Models from Scratch: VAEs and GANs*.
 
-One concept per module:
+One concept per module, in the order the book uses them:
 
-- ``runtime``      device, seeds, the ``quick`` / ``full`` profile
-- ``data``         MNIST, Fashion-MNIST, 8x8 digits, 2D toy mixtures, on-device batches
-- ``train``        the one small training loop every chapter reuses
-- ``autoencoder``  the deterministic autoencoder of the Background chapter
-- ``plots``        image grids and curves
+- ``runtime``          device, seeds, the ``quick`` / ``full`` profile
+- ``data``             MNIST, Fashion-MNIST, 8x8 digits, 2D toy mixtures; checking images
+- ``nets``             an MLP builder and one-hot labels, shared by the VAEs and the GANs
+- ``train``            what every training loop shares: Adam, the learning-rate schedule,
+                       the epoch's bookkeeping (sums on the device, one read an epoch)
+- ``plots``            image grids and curves
+- ``autoencoder``      the deterministic autoencoder of the Background chapter
+- ``linear_gaussian``  a latent-variable model with an exact likelihood: the ELBO's oracle
+- ``elbo``             the ELBO's pieces: Gaussian KL, reparameterization, likelihoods, IWAE
+- ``vae``              the VAE model: encoder q(z|x), decoder p(x|z)
+- ``vae_train``        the negative ELBO of a batch, one VAE step, the training loop
+- ``vae_eval``         test negative ELBO, IWAE estimate of -log p(x), active units
+- ``latent``           a VAE's latent space: grids of codes, interpolations
+- ``repair``           filling in and denoising images with a trained model
+- ``widgets``          interactive latent-space explorers (ipywidgets)
+- ``checkpoint``       saving and loading weights safely
+- ``gan``              generators, discriminators, spectral norm, fixed-noise snapshots
+- ``gan_train``        the GAN losses from logits, the D and G steps, the training loop
+- ``gan_diagnosis``    the likely cause of a NaN loss, read from the training logs
+- ``modes``            the mode-collapse metric on 2D mixtures (VEEGAN, PacGAN)
+- ``toy_experiment``   the mode-collapse chapter's experiment: GAN fixes on the 2D toys
+- ``rejection``        discriminator rejection sampling
+- ``exercises``        automatic checks of the readers' own implementations
+- ``fast``             speed engineering off the teaching path: compile, channels-last
 """
 
 __version__ = "0.1.0"

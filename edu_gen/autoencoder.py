@@ -8,9 +8,11 @@ it) and why the VAE adds a prior and an encoder distribution.
 import torch
 from torch import nn
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
-from .data import Batches
-from .train import train
+from .data import check_images
+from .runtime import device_of
+from .train import EpochSums, adam, check_training, record_epoch
 
 
 class Autoencoder(nn.Module):
@@ -43,18 +45,29 @@ def reconstruction_loss(model, x):
     return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
 
 
+def autoencoder_step(model, optimizer, x):
+    """One Adam step on the reconstruction loss of the batch ``x``."""
+    loss = reconstruction_loss(model, x)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"loss": loss.detach()}
+
+
 def train_autoencoder(model, images, epochs=10, lr=1e-3, batch_size=128):
     """Train with Adam on ``images`` (N, 1, 28, 28) in [0, 1]; return the loss history."""
-    if images.shape[1:] != (1, 28, 28):
-        raise ValueError(f"expected images of shape (N, 1, 28, 28), got {tuple(images.shape)}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-
-    def step(x):
-        loss = reconstruction_loss(model, x)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return {"loss": loss.detach()}
-
+    check_images(images)
+    check_training(epochs, batch_size)
+    device = device_of(model)
+    images = images.to(device)
+    optimizer = adam(model.parameters(), lr)
+    history = {}
     model.train()
-    return train(step, Batches(images, batch_size=batch_size), epochs, desc="autoencoder")
+    bar = tqdm(range(epochs), desc="autoencoder")
+    for epoch in bar:
+        sums = EpochSums()
+        for rows in torch.randperm(len(images), device=device).split(batch_size):
+            sums.add(autoencoder_step(model, optimizer, images[rows]))
+        record_epoch(history, sums.means(), epoch, bar=bar)
+    model.eval()
+    return history

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from .vae import VAE
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, corrupt, or does not fit the model."""
@@ -46,3 +48,24 @@ def load_checkpoint(path, model, map_location="cpu"):
             f"(build the model with the same sizes as when it was saved): {error}"
         ) from error
     return {key: value for key, value in state.items() if key != "model"}
+
+
+def save_vae(path, model, **extra):
+    """Save the weights and the constructor arguments, so ``load_vae`` rebuilds the model."""
+    return save_checkpoint(path, model, config=model.config, **extra)
+
+
+def load_vae(path, map_location="cpu"):
+    """Rebuild a VAE saved by ``save_vae`` (read with ``torch.load(weights_only=True)``)."""
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+        config = dict(state["config"])
+    except FileNotFoundError as error:
+        raise CheckpointError(f"no checkpoint at {path}: train the model first, or check the path") from error
+    except Exception as error:
+        raise CheckpointError(
+            f"{path} is not a VAE checkpoint written by save_vae ({type(error).__name__}: "
+            f"{error}); it may be truncated or corrupt: delete it and train again") from error
+    model = VAE(**{**config, "hidden": tuple(config["hidden"])})
+    extra = load_checkpoint(path, model, map_location)
+    return model, extra

@@ -252,46 +252,29 @@ def load_dataset(name, split="train", **options):
     return LOADERS[name](split, **options)
 
 
-# --- on-device mini-batches ------------------------------------------------------------
+# --- checking images ------------------------------------------------------------------
 
-class Batches:
-    """Shuffled mini-batches of tensors that already live on the training device.
-
-    Each epoch draws one permutation with ``torch.randperm`` on that device and indexes
-    the tensors with it: no DataLoader, no worker processes, no per-batch host copies.
-
-        for x, y in Batches(images, labels, batch_size=128): ...
-    """
-
-    def __init__(self, *tensors, batch_size=128, shuffle=True, drop_last=False):
-        if not tensors:
-            raise ValueError("Batches needs at least one tensor")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        lengths = {len(t) for t in tensors}
-        devices = {t.device for t in tensors}
-        if len(lengths) != 1 or len(devices) != 1:
-            raise ValueError(f"tensors must share length and device, got {lengths} and {devices}")
-        self.tensors = tensors
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.n = lengths.pop()
-        self.device = devices.pop()
-
-    def __len__(self):
-        full, rest = divmod(self.n, self.batch_size)
-        return full if (self.drop_last or rest == 0) else full + 1
-
-    def __iter__(self):
-        if self.shuffle:
-            order = torch.randperm(self.n, device=self.device)
-        else:
-            order = torch.arange(self.n, device=self.device)
-        for i in range(len(self)):
-            rows = order[i * self.batch_size:(i + 1) * self.batch_size]
-            batch = tuple(t[rows] for t in self.tensors)
-            yield batch[0] if len(batch) == 1 else batch
+def check_images(images, name="images"):
+    """Raise a ValueError unless ``images`` is a non-empty finite float tensor
+    (N, 1, 28, 28) in [0, 1], the shape and range every loader here returns."""
+    if not torch.is_tensor(images) or not images.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor of shape (N, 1, 28, 28) in [0, 1], "
+                         f"got {type(images).__name__} {getattr(images, 'dtype', '')}")
+    if images.dim() == 3 and tuple(images.shape[1:]) == (28, 28):
+        raise ValueError(f"{name} have shape {tuple(images.shape)}, without the channel axis: "
+                         "add it with images.unsqueeze(1) to get (N, 1, 28, 28)")
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"{name} must be 28x28 grey images of shape (N, 1, 28, 28), got "
+                         f"{tuple(images.shape)}; resize them to 28x28 (e.g. "
+                         "torch.nn.functional.interpolate) or use a model built for that size")
+    if len(images) == 0:
+        raise ValueError(f"{name} is empty (0 images): pass at least one image")
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{name} contain NaN or infinite values: clean the data first")
+    low, high = images.min().item(), images.max().item()
+    if low < 0 or high > 1:
+        raise ValueError(f"{name} must lie in [0, 1] (got values in [{low:.3g}, {high:.3g}]): "
+                         "divide 0..255 pixels by 255")
 
 
 def main():

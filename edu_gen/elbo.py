@@ -64,11 +64,11 @@ def log_normal(z, mu=None, logvar=None):
 def bernoulli_log_likelihood(logits, x):
     """Eq. (bernoulli): log p(x|z) = sum_j x_j log p_j + (1 - x_j) log(1 - p_j), p = sigmoid(logits).
 
-    Written as ``x * logits - softplus(logits)``, which never takes the log of 0: it stays
-    finite for logits of +-1e4. This is minus ``binary_cross_entropy_with_logits`` summed
-    over the last dimension. ``x`` may be binary or in [0, 1]; it broadcasts against logits.
+    Minus ``binary_cross_entropy_with_logits`` summed over the last dimension, which never
+    takes the log of 0: it stays finite for logits of +-1e4. ``x`` may be binary or in
+    [0, 1]; it broadcasts against ``logits`` (e.g. (N, 784) against (k, N, 784)).
     """
-    return (x * logits - F.softplus(logits)).sum(-1)
+    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
 
 
 def gaussian_log_likelihood(mean, x, logvar=0.0):
@@ -108,8 +108,10 @@ def log_importance_weights(log_joint, log_q):
 def iwae_bound(log_weights, dim=0):
     """Eq. (iwae): log (1/k) sum_i exp(log w_i) over ``dim`` (the k samples), stably.
 
-    ``logsumexp`` subtracts the largest log-weight before exponentiating, so log-weights of
-    -10,000 nats (usual for images) do not underflow to log(0). With k = 1 this is the ELBO.
+    ``logsumexp`` subtracts the largest log-weight before exponentiating. The log-weights of
+    this book's binarized digits are about -100 nats, and float32's ``exp`` underflows to 0
+    below about -103: exponentiating them directly would give log(0). With k = 1 this is
+    the ELBO.
     """
     k = log_weights.shape[dim]
     return torch.logsumexp(log_weights, dim) - math.log(k)

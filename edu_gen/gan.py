@@ -1,13 +1,15 @@
 """Generators and discriminators: MLPs (2D toys and flat 28x28 digits), the DCGAN for
-28x28 digits, their conditional versions, PacGAN packing and spectral normalization.
+28x28 digits, their conditional versions, PacGAN packing and spectral normalization; and
+``Snapshots``, a generator's samples from fixed noise through training.
 
 Every discriminator returns one *logit* per example (shape (N,)): the losses in
-``edu_gen.gan_losses`` apply the sigmoid where a probability is meant. Generators check
+``edu_gen.gan_train`` apply the sigmoid where a probability is meant. Generators check
 that the noise has their latent size, and conditional models that labels are given.
 """
 import torch
 from torch import nn
-import torch.nn.functional as F
+
+from .nets import mlp, one_hot
 
 
 def init_dcgan_weights(module):
@@ -24,9 +26,10 @@ def init_dcgan_weights(module):
 
 def apply_spectral_norm(model):
     """Divide every linear and convolution weight by its largest singular value
-    (Eq. (spectral-norm)); returns ``model``. In training mode each forward pass runs one
-    power iteration, except inside ``torch.nn.utils.parametrize.cached()``, where the
-    normalized weights are computed once for all passes (``discriminator_step`` uses it)."""
+    (Eq. (spectral-norm)), estimated by power iteration; returns ``model``. In training
+    mode each forward pass runs one power iteration, except inside
+    ``torch.nn.utils.parametrize.cached()``, where the normalized weights are computed once
+    for all passes (``discriminator_step`` uses it)."""
     for name, child in model.named_children():
         if isinstance(child, (nn.Linear, nn.Conv2d)):
             setattr(model, name, nn.utils.parametrizations.spectral_norm(child))
@@ -51,7 +54,8 @@ class Generator(nn.Module):
         device = device or next(self.parameters()).device
         return torch.randn(n, self.latent_dim, device=device, generator=generator)
 
-    def _inputs(self, z, labels):
+    def noise_and_label(self, z, labels):
+        """The network's input: z, with the one-hot label appended if conditional."""
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"this generator takes noise of shape (N, {self.latent_dim}), "
                              f"got {tuple(z.shape)}: draw it with generator.sample_noise(N)")
@@ -59,15 +63,7 @@ class Generator(nn.Module):
             if labels is not None:
                 raise ValueError("this generator is not conditional: call it without labels")
             return z
-        return torch.cat([z, _one_hot(labels, self.n_classes, len(z))], dim=1)
-
-
-def _one_hot(labels, n_classes, n):
-    if labels is None:
-        raise ValueError(f"this model is conditional on {n_classes} classes: pass labels (N,)")
-    if labels.shape != (n,):
-        raise ValueError(f"expected {n} labels of shape ({n},), got {tuple(labels.shape)}")
-    return F.one_hot(labels.long(), n_classes).float()
+        return torch.cat([z, one_hot(labels, self.n_classes, len(z)).to(z.dtype)], dim=1)
 
 
 class MLPGenerator(Generator):
@@ -84,17 +80,12 @@ class MLPGenerator(Generator):
             raise ValueError("latent_dim, hidden and layers must be at least 1")
         self.latent_dim, self.n_classes, self.out_shape = latent_dim, n_classes, tuple(out_shape)
         out_features = int(torch.tensor(self.out_shape).prod())
-        blocks, width = [], latent_dim + n_classes
-        for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        blocks.append(nn.Linear(width, out_features))
+        self.net = mlp([latent_dim + n_classes, *[hidden] * layers, out_features])
         if tanh:
-            blocks.append(nn.Tanh())
-        self.net = nn.Sequential(*blocks)
+            self.net.append(nn.Tanh())
 
     def forward(self, z, labels=None):
-        return self.net(self._inputs(z, labels)).view(len(z), *self.out_shape)
+        return self.net(self.noise_and_label(z, labels)).view(len(z), *self.out_shape)
 
 
 class MLPDiscriminator(nn.Module):
@@ -111,12 +102,8 @@ class MLPDiscriminator(nn.Module):
             raise ValueError(f"pack must be at least 1, got {pack}")
         self.in_shape, self.pack, self.n_classes = tuple(in_shape), pack, n_classes
         in_features = int(torch.tensor(self.in_shape).prod()) + n_classes
-        blocks, width = [], in_features * pack
-        for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
-            width = hidden
-        blocks.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*blocks)
+        self.net = mlp([in_features * pack, *[hidden] * layers, 1],
+                       activation=lambda: nn.LeakyReLU(0.2))
         if spectral_norm:
             apply_spectral_norm(self)
 
@@ -126,7 +113,7 @@ class MLPDiscriminator(nn.Module):
                              f"{', '.join(map(str, self.in_shape))}), got {tuple(x.shape)}")
         h = x.flatten(1)
         if self.n_classes:
-            h = torch.cat([h, _one_hot(labels, self.n_classes, len(x))], dim=1)
+            h = torch.cat([h, one_hot(labels, self.n_classes, len(x)).to(h.dtype)], dim=1)
         if len(h) % self.pack:
             raise ValueError(f"a PacGAN discriminator with pack={self.pack} needs a batch size "
                              f"divisible by {self.pack}, got {len(h)}")
@@ -154,7 +141,7 @@ class DCGANGenerator(Generator):
         self.apply(init_dcgan_weights)
 
     def forward(self, z, labels=None):
-        h = self._inputs(z, labels)
+        h = self.noise_and_label(z, labels)
         return self.net(h[:, :, None, None])
 
 
@@ -183,6 +170,30 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"the DCGAN discriminator takes images (N, 1, 28, 28), "
                              f"got {tuple(x.shape)}")
         if self.n_classes:
-            onehot = _one_hot(labels, self.n_classes, len(x)).to(x.dtype)
+            onehot = one_hot(labels, self.n_classes, len(x)).to(x.dtype)
             x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, 28, 28)], dim=1)
         return self.net(x).flatten()
+
+
+class Snapshots:
+    """``on_epoch_end`` callback keeping G(z) for a fixed noise batch every ``every`` epochs.
+
+    ``self.samples`` is a list of ``(epoch, samples on the CPU)``; ``take(0)`` before
+    training records the untrained generator.
+    """
+
+    def __init__(self, generator, noise, labels=None, every=1):
+        self.generator, self.noise, self.labels, self.every = generator, noise, labels, every
+        self.samples = []
+
+    @torch.no_grad()
+    def take(self, epoch):
+        was_training = self.generator.training
+        self.generator.eval()
+        self.samples.append((epoch, self.generator(self.noise, self.labels).float().cpu()))
+        self.generator.train(was_training)
+
+    def __call__(self, epoch, means):
+        if (epoch + 1) % self.every == 0:
+            self.take(epoch + 1)
+

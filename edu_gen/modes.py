@@ -10,10 +10,7 @@ The metric is the number of covered modes and the fraction of high-quality sampl
 """
 import torch
 
-from .data import mixture_modes, sample_mixture
-from .gan import MLPDiscriminator, MLPGenerator
-from .gan_train import train_gan
-from .rejection import rejection_sample
+from .data import mixture_modes
 
 N_SAMPLES = 2500
 SD_RADIUS = 3.0
@@ -53,64 +50,3 @@ def evaluate_generator(generator, name, n=N_SAMPLES, seed=0):
     samples = generator(generator.sample_noise(n, device=device, generator=noise))
     generator.train(was_training)
     return mode_metric(samples, centers, sd)
-
-
-# --- the experiment of the chapter and of scripts/mode_collapse_table.py --------------
-
-# The methods compared, as keyword arguments: networks (``pack``, ``spectral_norm``) and
-# ``train_gan`` options. The first is the baseline, a plain GAN at a constant learning
-# rate; every fix after it lowers its learning rates linearly to 0 over training. Every
-# one uses the same MLPs, data, batch size and number of passes over the data. A method
-# with ``n_critic`` critic steps per generator step spends n_critic batches on each
-# generator step, so it makes n_critic times fewer generator steps (1,200 instead of
-# 6,000 for the WGANs here). ``rejection`` trains exactly as "GAN" (same seed, same
-# generator), then samples it by discriminator rejection sampling (edu_gen.rejection).
-BASELINE = "GAN (constant lr)"
-METHODS = {
-    BASELINE: dict(loss="non-saturating", lr=3e-3, lr_decay=False),
-    "GAN": dict(loss="non-saturating", lr=3e-3),
-    "WGAN (clip)": dict(loss="wasserstein", weight_clip=0.01, n_critic=5, lr=1e-4),
-    "WGAN-GP": dict(loss="wgan-gp", n_critic=5, lr=1e-4, betas=(0.5, 0.9)),
-    "SN-GAN": dict(loss="non-saturating", spectral_norm=True, lr=3e-3),
-    "PacGAN4": dict(loss="non-saturating", pack=4, lr=3e-3),
-    "GAN + DRS": dict(loss="non-saturating", lr=3e-3, rejection=True),
-}
-TOY_EPOCHS = 60          # passes over the toy dataset
-TOY_BATCH = 512
-TOY_DATASET = 100 * TOY_BATCH
-TOY_G_HIDDEN = 256       # 3 hidden layers each; the generator wider than the discriminator
-TOY_D_HIDDEN = 128
-
-
-def toy_gan(method, seed=0, device="cpu", g_hidden=TOY_G_HIDDEN, d_hidden=TOY_D_HIDDEN,
-            latent_dim=2):
-    """(generator, discriminator, train_gan options) of one method of ``METHODS``."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: use one of {list(METHODS)}")
-    options = dict(METHODS[method])
-    pack = options.pop("pack", 1)
-    spectral_norm = options.pop("spectral_norm", False)
-    options.pop("rejection", None)         # a way of sampling, not of training
-    options.setdefault("lr_decay", True)   # every fix: learning rates fall linearly to 0
-    torch.manual_seed(seed)
-    generator = MLPGenerator(latent_dim, (2,), hidden=g_hidden, layers=3).to(device)
-    discriminator = MLPDiscriminator((2,), hidden=d_hidden, layers=3, pack=pack,
-                                     spectral_norm=spectral_norm).to(device)
-    return generator, discriminator, options
-
-
-def run_toy(method, name, seed=0, epochs=TOY_EPOCHS, device="cpu", on_epoch_end=None,
-            **network):
-    """Train one method on the toy mixture ``name``; return (generator, history, metric).
-
-    A method with ``rejection`` is measured on samples kept by discriminator rejection
-    sampling with its own trained discriminator."""
-    generator, discriminator, options = toy_gan(method, seed, device, **network)
-    data = sample_mixture(name, TOY_DATASET, torch.Generator().manual_seed(seed), device)
-    history = train_gan(generator, discriminator, data, epochs, batch_size=TOY_BATCH,
-                        on_epoch_end=on_epoch_end, desc=f"{method} on {name}", **options)
-    if not METHODS[method].get("rejection"):
-        return generator, history, evaluate_generator(generator, name, seed=seed)
-    samples, _ = rejection_sample(generator, discriminator, N_SAMPLES, seed=seed)
-    centers, sd = mixture_modes(name)
-    return generator, history, mode_metric(samples, centers, sd)

@@ -16,7 +16,7 @@ measured on the pixels that were unknown or corrupted (``masked_error``).
 import torch
 import torch.nn.functional as F
 
-from .vae import check_images
+from .data import check_images
 
 HALVES = ("top", "bottom", "left", "right")
 
@@ -90,14 +90,14 @@ def fill_in_map(model, images, known, labels=None, steps=200, lr=0.05, restarts=
         z = z0.clone().requires_grad_(True)
         optimizer = torch.optim.Adam([z], lr=lr)
         for _ in range(steps):
-            logits = model.decoder_output(z, labels)
+            logits = model.decode_logits(z, labels)
             log_lik = -(F.binary_cross_entropy_with_logits(logits, flat_x, reduction="none") * flat_known).sum(1)
             objective = log_lik - 0.5 * (z ** 2).sum(1)
             optimizer.zero_grad()
             (-objective.sum()).backward()
             optimizer.step()
         with torch.no_grad():
-            logits = model.decoder_output(z, labels)
+            logits = model.decode_logits(z, labels)
             log_lik = -(F.binary_cross_entropy_with_logits(logits, flat_x, reduction="none") * flat_known).sum(1)
             value = log_lik - 0.5 * (z ** 2).sum(1)
             if best_z is None:

@@ -34,6 +34,11 @@ def get_device(prefer=None):
     return torch.device("cpu")
 
 
+def device_of(module):
+    """The device of a model's parameters (where its inputs must be)."""
+    return next(module.parameters()).device
+
+
 def get_profile(name=None):
     """``quick`` or ``full``.
 

@@ -1,17 +1,15 @@
-"""The one training loop of the book, shared by the autoencoder, the VAEs and the GANs.
+"""What every training loop of the book shares: the optimizer, the learning-rate schedule,
+and the bookkeeping of one epoch.
 
-A model's module supplies ``step(batch)``: one optimisation step that returns a dict of
-scalar tensors (``{"loss": loss.detach()}``). ``train`` runs it over the batches for some
-epochs. The metrics are summed *on the device* and read back once per epoch, so a GPU never
-waits for the host in the middle of an epoch (no ``.item()`` per step).
+The loops themselves are written out where they are used (``train_vae`` in
+``edu_gen.vae_train``, ``train_gan`` in ``edu_gen.gan_train``): a loop over epochs, a loop
+over shuffled batches, one step. A step returns its metrics as 0-d tensors; ``EpochSums``
+adds them up *on the device* and reads them back once per epoch, so a GPU never waits for
+the host in the middle of an epoch (no ``.item()`` per step).
 """
-import contextlib
-import functools
 import math
-import warnings
 
 import torch
-from tqdm.auto import tqdm
 
 DIVERGED_HINT = (
     "Usual causes: a learning rate too high, inputs outside the range the loss expects "
@@ -27,51 +25,13 @@ class TrainingDiverged(FloatingPointError):
         self.history = history
 
 
-def train(step, batches, epochs, desc="train", on_epoch_end=None, hint=DIVERGED_HINT):
-    """Run ``step`` over ``batches`` for ``epochs`` epochs; return ``{metric: [epoch means]}``.
-
-    ``on_epoch_end(epoch, means)`` runs after each epoch (snapshots, sample grids).
-    Ctrl-C (or the notebook's stop button) ends training early and keeps what was learned.
-    A NaN or infinite metric raises ``TrainingDiverged`` with ``hint``: a sentence, or a
-    function of the history (the broken epoch last) that returns one.
-    """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    history = {}
-    bar = tqdm(range(epochs), desc=desc)
-    try:
-        for epoch in bar:
-            sums, count = {}, 0
-            for batch in batches:
-                for name, value in step(batch).items():
-                    sums[name] = sums.get(name, 0) + value.detach().float()
-                count += 1
-            totals = torch.stack(list(sums.values())) / count  # one read of the device an epoch
-            means = dict(zip(sums, totals.tolist()))
-            for name, value in means.items():
-                history.setdefault(name, []).append(value)
-            bar.set_postfix({name: f"{value:.4g}" for name, value in means.items()})
-            broken = [name for name, value in means.items() if not math.isfinite(value)]
-            if broken:
-                advice = hint(history) if callable(hint) else hint
-                raise TrainingDiverged(
-                    f"{', '.join(broken)} became {means[broken[0]]} in epoch {epoch + 1}. "
-                    f"{advice} The epochs before are in this error's .history.", history)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, means)
-    except KeyboardInterrupt:
-        print(f"Stopped by hand after {len(next(iter(history.values()), []))} epochs; "
-              "the model keeps what it learned.")
-    return history
-
-
 def adam(params, lr=1e-3, betas=(0.9, 0.999)):
     """Adam whose update is one fused kernel where PyTorch has one (CUDA; CPU since 2.4),
     else the foreach update (a few kernels for all parameters, not a Python loop)."""
     params = [p for p in params if p.requires_grad]
     if not params:
         raise ValueError("adam() got no trainable parameters")
-    if lr <= 0:
+    if not lr > 0:
         raise ValueError(f"the learning rate must be positive, got {lr}")
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
@@ -79,56 +39,68 @@ def adam(params, lr=1e-3, betas=(0.9, 0.999)):
         return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
-def autocast(device, enabled=True):
-    """bfloat16 autocast on CUDA (matmuls in bf16, losses in fp32); a no-op elsewhere."""
-    if enabled and torch.device(device).type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def lr_schedule(optimizer, epochs, decay):
+    """The learning rate of epoch e (from 0): lr * (1 - e / epochs) with ``decay``, else lr.
 
-
-def _is_compile_error(error):
-    """Errors of the compiler itself (dynamo, inductor, triton, a missing C++ compiler)."""
-    module = type(error).__module__ or ""
-    return module.startswith(("torch._dynamo", "torch._inductor", "triton"))
-
-
-def maybe_compile(fn, enabled=False, mode=None):
-    """``torch.compile(fn)`` when ``enabled``; ``fn`` unchanged otherwise.
-
-    ``mode`` defaults to "reduce-overhead" when CUDA is present (the step is replayed as a
-    CUDA graph: one launch instead of hundreds) and to the default mode elsewhere. With CUDA
-    graphs an output is valid until the next training iteration (a call made after the
-    backward pass): sum or ``.clone()`` what you keep, as ``train`` does. Where
-    compiling is impossible (no C++ compiler or triton, an unsupported Python or Windows,
-    an old PyTorch) a warning is printed once and ``fn`` runs uncompiled: the results are
-    the same, only slower. A compile error seen mid-run re-runs that call uncompiled.
+    The rate falls linearly to 0 over training, so the last epochs take small steps that
+    settle the weights; call ``.step()`` at the end of each epoch.
     """
-    if not enabled:
-        return fn
-    if mode is None:
-        mode = "reduce-overhead" if torch.cuda.is_available() else "default"
-    try:
-        compiled = torch.compile(fn, mode=mode)
-    except Exception as error:  # torch < 2.0, Python too new for dynamo, Windows
-        warnings.warn(f"torch.compile is unavailable here ({error}); running uncompiled")
-        return fn
-    use_compiled = True
+    if not isinstance(decay, bool):
+        raise ValueError(f"lr_decay must be True or False, got {decay!r}")
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda epoch: 1 - epoch / epochs if decay else 1.0)
 
-    @functools.wraps(fn, updated=())
-    def run(*args, **kwargs):
-        nonlocal use_compiled
-        if use_compiled:
-            try:
-                return compiled(*args, **kwargs)
-            except Exception as error:
-                if not _is_compile_error(error):
-                    raise
-                failure = f"{type(error).__name__}: {str(error)[:300]}"
-            result = fn(*args, **kwargs)  # a mistake in fn itself raises here, uncompiled
-            use_compiled = False
-            warnings.warn(f"torch.compile failed ({failure}); running uncompiled from now on")
-            return result
-        return fn(*args, **kwargs)
 
-    run.compiled = compiled
-    return run
+def check_training(epochs, batch_size):
+    """Raise a ValueError unless epochs and batch_size are integers >= 1."""
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+
+
+class EpochSums:
+    """The sums of the steps' metrics over an epoch, kept on the device."""
+
+    def __init__(self):
+        self.sums, self.counts = {}, {}
+
+    def add(self, metrics):
+        """Add one step's metrics, a dict of 0-d tensors (no read of the device)."""
+        for name, value in metrics.items():
+            self.sums[name] = self.sums.get(name, 0) + value.detach().float()
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def means(self):
+        """``{metric: mean over the steps that gave it}`` as Python floats: one read of the
+        device for all of them."""
+        if not self.sums:
+            return {}
+        means = torch.stack([total / self.counts[name] for name, total in self.sums.items()])
+        return dict(zip(self.sums, means.tolist()))
+
+
+def record_epoch(history, means, epoch, hint=DIVERGED_HINT, bar=None):
+    """Append an epoch's means to ``history`` (``{metric: [per-epoch means]}``) and show
+    them beside the progress ``bar`` (a tqdm bar over the epochs).
+
+    A NaN or infinite mean raises ``TrainingDiverged`` with ``hint``: a sentence, or a
+    function of the history (the broken epoch last) that returns one.
+    """
+    for name, value in means.items():
+        history.setdefault(name, []).append(value)
+    if bar is not None:
+        bar.set_postfix({name: f"{value:.4g}" for name, value in means.items()})
+    broken = [name for name, value in means.items() if not math.isfinite(value)]
+    if broken:
+        advice = hint(history) if callable(hint) else hint
+        raise TrainingDiverged(
+            f"{', '.join(broken)} became {means[broken[0]]} in epoch {epoch + 1}. "
+            f"{advice} The epochs before are in this error's .history.", history)
+    return means
+
+
+def stopped_by_hand(history):
+    """What a loop prints when Ctrl-C (or the notebook's stop button) ends it early."""
+    epochs = len(next(iter(history.values()), []))
+    print(f"Stopped by hand after {epochs} epochs; the model keeps what it learned.")

@@ -2,7 +2,7 @@
 
 Widgets need a live Python kernel: on the static website their callbacks do not run, so
 every chapter that shows one also draws the same thing as a static matplotlib figure
-(``decode_grid`` and ``interpolate`` of ``edu_gen.vae`` compute both).
+(``decode_grid`` and ``interpolate_codes`` of ``edu_gen.latent`` compute both).
 
 - ``LatentExplorer``: one slider per chosen latent dimension; the image is the decoder's
   mean at that code z (the other dimensions stay at ``base``, 0 by default).
@@ -13,7 +13,8 @@ import io
 import numpy as np
 import torch
 
-from .vae import check_images
+from .data import check_images
+from .runtime import device_of
 
 
 def _png(image, scale=4):
@@ -53,7 +54,7 @@ class LatentExplorer:
         if model.n_classes and label is None:
             raise ValueError(f"this conditional VAE needs a label in 0..{model.n_classes - 1}")
         self.model, self.dims = model, dims
-        device = model.head.weight.device
+        device = device_of(model)
         self.base = torch.zeros(model.latent_dim, device=device) if base is None else base.to(device).clone()
         if self.base.shape != (model.latent_dim,):
             raise ValueError(f"base must have shape ({model.latent_dim},), got {tuple(self.base.shape)}")
@@ -98,7 +99,7 @@ class InterpolationExplorer:
         check_images(x_b, "x_b")
         if model.n_classes:
             raise ValueError("InterpolationExplorer takes an unconditional VAE")
-        device = model.head.weight.device
+        device = device_of(model)
         with torch.no_grad():
             self.mu_a = model.encode(x_a[:1].to(device))[0]
             self.mu_b = model.encode(x_b[:1].to(device))[0]

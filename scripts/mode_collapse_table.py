@@ -26,7 +26,7 @@ def run_one(job):
     """Train one (method, dataset, seed) on one CPU thread; return its CSV row."""
     import torch
 
-    from edu_gen.modes import run_toy
+    from edu_gen.toy_experiment import run_toy
 
     torch.set_num_threads(1)
     method, name, seed = job
@@ -40,8 +40,8 @@ def run_one(job):
 
 
 def main():
-    from edu_gen.modes import (METHODS, TOY_BATCH, TOY_D_HIDDEN, TOY_DATASET, TOY_EPOCHS,
-                               TOY_G_HIDDEN)
+    from edu_gen.toy_experiment import (METHODS, TOY_BATCH, TOY_D_HIDDEN, TOY_DATASET,
+                                        TOY_EPOCHS, TOY_G_HIDDEN)
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

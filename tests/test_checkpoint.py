@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from edu_gen.autoencoder import Autoencoder
-from edu_gen.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from edu_gen.checkpoint import CheckpointError, load_checkpoint, load_vae, save_checkpoint, save_vae
+from edu_gen.vae import VAE
 
 
 def test_round_trip_keeps_weights_and_extras(tmp_path):
@@ -34,3 +35,22 @@ def test_checkpoint_refuses_pickled_code(tmp_path):
     torch.save({"model": {}, "payload": object()}, path)
     with pytest.raises(CheckpointError):
         load_checkpoint(path, Autoencoder())
+
+
+def test_a_vae_round_trip_rebuilds_the_model(tmp_path):
+    model = VAE(hidden=(32,), latent_dim=3, n_classes=10)
+    path = save_vae(tmp_path / "vae.pt", model, epochs=2)
+    assert torch.load(path, weights_only=True)["epochs"] == 2
+    loaded, extra = load_vae(path)
+    z, y = torch.randn(4, 3), torch.arange(4)
+    torch.testing.assert_close(loaded.decode(z, y), model.decode(z, y))
+    assert extra["config"]["n_classes"] == 10
+
+
+def test_a_corrupt_or_missing_vae_checkpoint_says_what_to_do(tmp_path):
+    path = save_vae(tmp_path / "vae.pt", VAE(hidden=(8,), latent_dim=2))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_vae(path)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_vae(tmp_path / "missing.pt")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import edu_gen.data as data
-from edu_gen.data import (Batches, DataUnavailableError, load_dataset, load_digits_8x8,
+from edu_gen.data import (DataUnavailableError, load_dataset, load_digits_8x8,
                           load_fashion_mnist, load_mnist, mixture_modes, read_idx,
                           sample_mixture)
 
@@ -157,25 +157,3 @@ def test_toy_mixtures_match_the_veegan_protocol(name, n_modes, sd):
     assert counts.min() > 0.7 * counts.mean()  # equal weights
     spread = (x - centers[nearest]).std()
     assert abs(spread - sd) < 0.1 * sd
-
-
-def test_batches_cover_every_example_once_per_epoch():
-    x = torch.arange(10).float()
-    y = torch.arange(10) * 2
-    batches = Batches(x, y, batch_size=4)
-    assert len(batches) == 3
-    seen = torch.cat([bx for bx, _ in batches])
-    assert sorted(seen.tolist()) == list(range(10))
-    assert all(torch.equal(by, bx.long() * 2) for bx, by in batches)
-    assert len(Batches(x, batch_size=4, drop_last=True)) == 2
-    torch.manual_seed(0)
-    epoch1, epoch2 = (torch.cat(list(Batches(x, batch_size=4))) for _ in range(2))
-    assert not torch.equal(epoch1, x) and not torch.equal(epoch1, epoch2)  # shuffled anew
-    assert torch.equal(torch.cat(list(Batches(x, batch_size=4, shuffle=False))), x)
-
-
-def test_batches_reject_bad_input():
-    with pytest.raises(ValueError, match="batch_size"):
-        Batches(torch.zeros(3), batch_size=0)
-    with pytest.raises(ValueError, match="share length"):
-        Batches(torch.zeros(3), torch.zeros(4))

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from edu_gen import elbo, exercises, gan_losses
+from edu_gen import elbo, exercises, gan_train
 from edu_gen.exercises import ExerciseError
 
 
@@ -16,9 +16,9 @@ RIGHT = [
     (exercises.check_reparameterize, elbo.reparameterize),
     (exercises.check_bernoulli_elbo, right_elbo),
     (exercises.check_discriminator_loss,
-     lambda r, f: gan_losses.discriminator_loss("non-saturating", r, f)),
-    (exercises.check_generator_loss, lambda f: gan_losses.generator_loss("non-saturating", f)),
-    (exercises.check_optimal_discriminator, gan_losses.optimal_discriminator),
+     lambda r, f: gan_train.discriminator_loss("non-saturating", r, f)),
+    (exercises.check_generator_loss, lambda f: gan_train.generator_loss("non-saturating", f)),
+    (exercises.check_optimal_discriminator, gan_train.optimal_discriminator),
 ]
 
 WRONG = {

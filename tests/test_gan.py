@@ -10,11 +10,10 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from edu_gen.gan import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
-                         apply_spectral_norm, has_batch_norm)
-from edu_gen.gan_losses import discriminator_loss, generator_loss, gradient_penalty
-from edu_gen.gan_train import (GAN_DIVERGED_HINT, Snapshots, discriminator_step,
-                               divergence_cause, generator_step, train_discriminator,
-                               train_gan)
+                         Snapshots, apply_spectral_norm, has_batch_norm)
+from edu_gen.gan_diagnosis import GAN_DIVERGED_HINT, divergence_cause
+from edu_gen.gan_train import (discriminator_loss, discriminator_step, generator_loss,
+                               generator_step, train_discriminator, train_gan)
 from edu_gen.train import TrainingDiverged, adam
 
 
@@ -105,7 +104,6 @@ def test_discriminator_step_normalizes_each_weight_once():
     and the fake call together (not one per call), and the same loss as a plain D whose
     weights are set to those normalized weights."""
     torch.manual_seed(0)
-    g = MLPGenerator(2, hidden=16)
     d = MLPDiscriminator((2,), hidden=16, layers=2, spectral_norm=True)
     norms = [m.parametrizations.weight[0] for m in d.modules()
              if isinstance(m, nn.Linear) and parametrize.is_parametrized(m)]
@@ -113,8 +111,7 @@ def test_discriminator_step_normalizes_each_weight_once():
     for norm in norms:
         norm.register_forward_hook(lambda *args: calls.append(1))
     real, fake = torch.randn(32, 2), torch.randn(32, 2)
-    metrics = discriminator_step(g, d, torch.optim.SGD(d.parameters(), lr=0.0), real,
-                                 "non-saturating", fake=fake)
+    metrics = discriminator_step(d, torch.optim.SGD(d.parameters(), lr=0.0), real, fake)
     assert len(calls) == len(norms) == 3
     d.eval()                     # eval: the weights normalized with the u, v of that step
     plain = MLPDiscriminator((2,), hidden=16, layers=2)
@@ -129,9 +126,9 @@ def test_discriminator_step_normalizes_each_weight_once():
 
 # --- planted bug 1: the generator step back-propagating into D -----------------------
 
-def buggy_generator_step(generator, discriminator, optimizer, n, loss, labels=None, device=None):
+def buggy_generator_step(generator, discriminator, optimizer, fake, labels=None,
+                         loss="non-saturating"):
     """The bug: G's loss is back-propagated into D and one optimizer updates both."""
-    fake = generator(generator.sample_noise(n))
     g_loss = generator_loss(loss, discriminator(fake))
     optimizer.zero_grad()
     g_loss.backward()
@@ -146,11 +143,11 @@ def generator_step_leaves_d_alone(step, shared_optimizer):
     optimizer = adam(params, 1e-2)
     before = copy.deepcopy(d.state_dict())
     g_before = copy.deepcopy(g.state_dict())
-    step(g, d, optimizer, 64, "non-saturating")
+    step(g, d, optimizer, g(g.sample_noise(64)))
     d_unchanged = all(torch.equal(before[k], v) for k, v in d.state_dict().items())
     d_no_grad = all(p.grad is None or not p.grad.any() for p in d.parameters())
     g_moved = any(not torch.equal(g_before[k], v) for k, v in g.state_dict().items())
-    return d_unchanged and d_no_grad and g_moved
+    return d_unchanged and d_no_grad and g_moved and all(p.requires_grad for p in d.parameters())
 
 
 def test_generator_step_does_not_touch_the_discriminator():
@@ -158,16 +155,39 @@ def test_generator_step_does_not_touch_the_discriminator():
     assert not generator_step_leaves_d_alone(buggy_generator_step, shared_optimizer=True)
 
 
-def test_discriminator_step_does_not_touch_the_generator():
+def test_the_discriminator_is_unfrozen_even_when_the_generator_step_fails():
+    g, d = MLPGenerator(2, hidden=8), MLPDiscriminator((2,), hidden=8)
+    with pytest.raises(ValueError):
+        generator_step(g, d, adam(g.parameters()), torch.randn(4, 3))   # wrong shape for D
+    assert all(p.requires_grad for p in d.parameters())
+
+
+def buggy_discriminator_step(discriminator, optimizer, real, fake, labels=None,
+                             loss="non-saturating"):
+    """The bug: D's loss on G's fakes without .detach() back-propagates into G."""
+    d_loss = discriminator_loss(loss, discriminator(real), discriminator(fake))
+    optimizer.zero_grad()
+    d_loss.backward()
+    optimizer.step()
+    return {"d_loss": d_loss.detach()}
+
+
+def d_step_leaves_g_alone(step):
     torch.manual_seed(0)
     g, d = MLPGenerator(2, hidden=16), MLPDiscriminator((2,), hidden=16)
     g_before = copy.deepcopy(g.state_dict())
-    metrics = discriminator_step(g, d, adam(d.parameters(), 1e-2), torch.randn(64, 2),
-                                 "non-saturating")
-    assert all(torch.equal(g_before[k], v) for k, v in g.state_dict().items())
-    assert all(p.grad is None for p in g.parameters())
+    fake = g(g.sample_noise(64))                     # with its graph back to G
+    metrics = step(d, adam(d.parameters(), 1e-2), torch.randn(64, 2), fake)
+    unchanged = all(torch.equal(g_before[k], v) for k, v in g.state_dict().items())
+    return unchanged and all(p.grad is None or not p.grad.any() for p in g.parameters()), metrics
+
+
+def test_discriminator_step_does_not_reach_the_generator():
+    leaves_g_alone, metrics = d_step_leaves_g_alone(discriminator_step)
+    assert leaves_g_alone
     assert 0 < metrics["d_real"] < 1 and 0 < metrics["d_fake"] < 1
     assert metrics["d_grad_norm"] > 0
+    assert not d_step_leaves_g_alone(buggy_discriminator_step)[0]
 
 
 # --- planted bug 2: batch norm in a WGAN-GP critic -----------------------------------
@@ -298,17 +318,17 @@ def test_divergence_cause_reads_the_logs():
     winning = dict(good, d_real=0.999, d_fake=0.001)
     broken = dict(good, d_loss=float("nan"), g_grad_norm=5e4)
     history = {key: [good[key], winning[key], broken[key]] for key in good}
-    cause = divergence_cause(history, g, d, "non-saturating", 2e-4)
+    cause = divergence_cause(history, g, d, False, 2e-4)
     assert cause.startswith("Likely cause: the generator's gradient norm reached 5e+04 "
                             "(epoch 1: 0.5); D won outright (D(x) = 0.999")
     assert "after 2 good epochs: lower lr (now 0.0002)" in cause
     assert "weights" not in cause and "critic" not in cause
     # nothing in the logs stands out: only the remedy, no made-up cause
     calm = {key: [good[key], dict(good, d_loss=float("nan"))[key]] for key in good}
-    assert divergence_cause(calm, g, d, "non-saturating", 2e-4).startswith("It broke after 1")
+    assert divergence_cause(calm, g, d, False, 2e-4).startswith("It broke after 1")
 
 
-# --- the one-generator-pass step (n_critic = 1) ---------------------------------------
+# --- one step of train_gan is the textbook step ---------------------------------------
 
 def reference_step(g, d, real, z, lr, betas):
     """One textbook step (pytorch/examples dcgan): D on real + fake.detach(), then G on the
@@ -325,51 +345,35 @@ def reference_step(g, d, real, z, lr, betas):
     g_opt.step()
 
 
-def test_one_pass_step_matches_the_textbook_step(monkeypatch):
+def test_one_step_of_train_gan_is_the_textbook_step():
     torch.manual_seed(0)
     g, d = MLPGenerator(2, hidden=16), MLPDiscriminator((2,), hidden=16)
     g_ref, d_ref = copy.deepcopy(g), copy.deepcopy(d)
-    real, z = torch.randn(64, 2) + 3, torch.randn(64, 2)
-    calls = []
-
-    def fixed_noise(n, device=None, generator=None):
-        calls.append(n)
-        return z.clone()
-
-    monkeypatch.setattr(g, "sample_noise", fixed_noise)
-    train_gan(g, d, real, 1, batch_size=64, lr=1e-2, betas=(0.5, 0.999))
-    reference_step(g_ref, d_ref, real, z, 1e-2, (0.5, 0.999))
-    assert calls[-1:] == [64] and len(calls) == 2   # the shape probe, then one pass a step
+    data = torch.randn(64, 2) + 3
+    passes = []
+    g.register_forward_hook(lambda *args: passes.append(1))
+    torch.manual_seed(1)
+    train_gan(g, d, data, 1, batch_size=64, lr=1e-2, betas=(0.5, 0.999))
+    assert len(passes) == 2, "the shape check's probe, then one generator pass a step"
+    torch.manual_seed(1)                  # the same random numbers, in train_gan's order:
+    torch.randn(2, 2)                     # the probe's noise,
+    real = data[torch.randperm(64)]       # the epoch's shuffle,
+    reference_step(g_ref, d_ref, real, torch.randn(64, 2), 1e-2, (0.5, 0.999))   # the step's z
     for ours, theirs in ((g, g_ref), (d, d_ref)):
         for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
 
 
-def buggy_discriminator_step(generator, discriminator, optimizer, real, loss, fake):
-    """The bug: D's loss on the shared fakes without .detach() back-propagates into G."""
-    d_loss = discriminator_loss(loss, discriminator(real), discriminator(fake))
-    optimizer.zero_grad()
-    d_loss.backward()
-    optimizer.step()
-    return {"d_loss": d_loss.detach()}
-
-
-def d_step_on_shared_fakes_leaves_g_alone(step):
+def test_with_n_critic_the_generator_learns_from_the_last_critic_batch():
+    """n_critic = 3: three D updates on three chunks of real examples, each with fresh
+    fakes, then one G update on the last of them: 3 generator passes a step."""
     torch.manual_seed(0)
-    g, d = MLPGenerator(2, hidden=16), MLPDiscriminator((2,), hidden=16)
-    fake = g(g.sample_noise(64))                     # with its graph back to G
-    step(g, d, adam(d.parameters(), 1e-2), torch.randn(64, 2), "non-saturating", fake=fake)
-    return all(p.grad is None or not p.grad.any() for p in g.parameters())
-
-
-def test_discriminator_step_on_shared_fakes_does_not_reach_the_generator():
-    assert d_step_on_shared_fakes_leaves_g_alone(discriminator_step)
-    assert not d_step_on_shared_fakes_leaves_g_alone(buggy_discriminator_step)
-
-
-def test_total_grad_norm_against_the_flat_norm():
-    from edu_gen.gan_train import total_grad_norm
-    layer = nn.Linear(5, 3)
-    layer(torch.randn(7, 5)).square().sum().backward()
-    flat = torch.cat([layer.weight.grad.flatten(), layer.bias.grad])
-    torch.testing.assert_close(total_grad_norm(layer.parameters()), flat.norm())
+    g, d = MLPGenerator(2, hidden=8), MLPDiscriminator((2,), hidden=8)
+    d_calls, passes = [], []
+    d.register_forward_hook(lambda module, inputs, output: d_calls.append(len(inputs[0])))
+    g.register_forward_hook(lambda *args: passes.append(1))
+    history = train_gan(g, d, torch.randn(96, 2), 1, batch_size=32, n_critic=3,
+                        loss="wasserstein", weight_clip=0.1)
+    assert len(passes) == 1 + 3
+    assert d_calls == [32] * 7, "2 calls (real, fake) per critic update, then 1 for G"
+    assert len(history["d_loss"]) == len(history["g_loss"]) == 1

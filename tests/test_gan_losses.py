@@ -1,13 +1,13 @@
-"""GAN losses against their definitions (binary_cross_entropy oracles), the gradient
-penalty against critics whose gradient norm is known, and alpha against Uniform(0, 1)."""
+"""The GAN losses of edu_gen.gan_train against their definitions (binary_cross_entropy
+oracles), the gradient penalty against critics whose gradient norm is known, and its
+alpha against Uniform(0, 1)."""
 import pytest
 import torch
 import torch.nn.functional as F
 from scipy import stats
 
-import edu_gen.gan_losses as gan_losses
-from edu_gen.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
-                                interpolate, optimal_discriminator)
+from edu_gen.gan_train import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
+                               optimal_discriminator)
 
 torch.manual_seed(0)
 REAL = torch.randn(64) * 3
@@ -44,12 +44,10 @@ def test_generator_losses_against_bce():
                                bce(d_fake, 1.0), rtol=1e-5, atol=1e-6)
 
 
-def test_wasserstein_and_hinge_against_their_definitions():
+def test_wasserstein_losses_against_their_definitions():
     torch.testing.assert_close(discriminator_loss("wasserstein", REAL, FAKE), FAKE.mean() - REAL.mean())
     torch.testing.assert_close(discriminator_loss("wgan-gp", REAL, FAKE), FAKE.mean() - REAL.mean())
-    hinge = torch.clamp(1 - REAL, min=0).mean() + torch.clamp(1 + FAKE, min=0).mean()
-    torch.testing.assert_close(discriminator_loss("hinge", REAL, FAKE), hinge)
-    for name in ("wasserstein", "wgan-gp", "hinge"):
+    for name in ("wasserstein", "wgan-gp"):
         torch.testing.assert_close(generator_loss(name, FAKE), -FAKE.mean())
 
 
@@ -82,82 +80,74 @@ def test_label_smoothing_is_checked():
     with pytest.raises(ValueError, match="label_smoothing"):
         discriminator_loss("minimax", REAL, FAKE, label_smoothing=1.5)
     with pytest.raises(ValueError, match="label smoothing applies"):
-        discriminator_loss("hinge", REAL, FAKE, label_smoothing=0.1)
+        discriminator_loss("wasserstein", REAL, FAKE, label_smoothing=0.1)
 
 
 # --- the gradient penalty -------------------------------------------------------------
+# The critics take (x, labels) as the discriminators do.
 
 def test_gradient_penalty_is_zero_for_a_unit_norm_gradient_critic():
     w = torch.randn(2, 3, 3)
     w = w / w.norm()                                  # f(x) = <w, x>: ||grad f|| = 1 everywhere
-    critic = lambda x: (x * w).flatten(1).sum(1)
+    critic = lambda x, labels: (x * w).flatten(1).sum(1)
     real, fake = torch.randn(128, 2, 3, 3), torch.randn(128, 2, 3, 3)
     assert gradient_penalty(critic, real, fake) < 1e-10
-    norm_critic = lambda x: x.flatten(1).norm(dim=1)  # ||x||: unit gradient away from 0
+    norm_critic = lambda x, labels: x.flatten(1).norm(dim=1)  # ||x||: unit gradient away from 0
     assert gradient_penalty(norm_critic, real, fake) < 1e-10
 
 
 def test_gradient_penalty_equals_the_closed_form_for_a_scaled_critic():
     w = torch.randn(5)
     w = 3.0 * w / w.norm()                            # ||grad|| = 3 -> penalty (3 - 1)^2 = 4
-    critic = lambda x: x @ w
+    critic = lambda x, labels: x @ w
     torch.testing.assert_close(gradient_penalty(critic, torch.randn(64, 5), torch.randn(64, 5)),
                                torch.tensor(4.0))
 
 
 def test_gradient_penalty_trains_the_critic():
     w = torch.full((4,), 1.0, requires_grad=True)     # ||grad|| = 2 -> d/dw (||w|| - 1)^2 != 0
-    gradient_penalty(lambda x: x @ w, torch.randn(8, 4), torch.randn(8, 4)).backward()
+    gradient_penalty(lambda x, labels: x @ w, torch.randn(8, 4), torch.randn(8, 4)).backward()
     expected = 2 * (w.detach().norm() - 1) * w.detach() / w.detach().norm()
     torch.testing.assert_close(w.grad, expected)
 
 
-def buggy_interpolate(real, fake, generator=None):
-    """A classic bug: alpha drawn from a normal instead of Uniform(0, 1)."""
-    alpha = torch.randn((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator)
-    return alpha * real + (1 - alpha) * fake, alpha
-
-
-def alpha_is_uniform_per_example(interpolate_fn):
-    """True when alpha passes a KS test against U(0, 1), is one value per example, and the
-    points lie on the real-fake segments at alpha."""
-    real, fake = torch.randn(4000, 1, 2, 2), torch.randn(4000, 1, 2, 2)
-    points, alpha = interpolate_fn(real, fake, torch.Generator().manual_seed(1))
-    if alpha.shape != (4000, 1, 1, 1):
-        return False
-    if not torch.allclose(points, alpha * real + (1 - alpha) * fake, atol=1e-6):
-        return False
-    return stats.kstest(alpha.flatten().numpy(), "uniform").pvalue > 1e-3
-
-
-def test_alpha_is_uniform_per_example_and_a_normal_alpha_fails():
-    assert alpha_is_uniform_per_example(interpolate)
-    assert not alpha_is_uniform_per_example(buggy_interpolate)
-
-
-def penalty_of_a_quadratic_critic():
-    """f(x) = ||x||^2 / 2 between real = 0 and unit-norm fakes: x_hat = (1 - alpha) fake, so
-    ||grad f(x_hat)|| = 1 - alpha and the penalty is E[alpha^2] = 1/3 for alpha ~ U(0, 1)."""
+def alphas_seen_by_the_critic(n=4000):
+    """Between real = 0 and unit-norm fakes, x_hat = (1 - alpha) fake: the critic recovers
+    each example's alpha as 1 - ||x_hat||."""
     torch.manual_seed(0)
-    fake = torch.randn(20000, 3)
-    fake = fake / fake.norm(dim=1, keepdim=True)
-    return gradient_penalty(lambda x: 0.5 * (x ** 2).sum(1), torch.zeros_like(fake), fake).item()
+    fake = torch.randn(n, 1, 2, 2)
+    fake = fake / fake.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    seen = []
+
+    def recording_critic(x, labels):
+        seen.append(1 - x.detach().flatten(1).norm(dim=1))
+        return 0.5 * (x ** 2).flatten(1).sum(1)      # ||grad f(x_hat)|| = 1 - alpha
+    penalty = gradient_penalty(recording_critic, torch.zeros_like(fake), fake).item()
+    return seen[0], penalty
 
 
-def test_gradient_penalty_samples_alpha_uniformly_and_a_normal_alpha_fails(monkeypatch):
-    assert abs(penalty_of_a_quadratic_critic() - 1 / 3) < 0.01
-    monkeypatch.setattr(gan_losses, "interpolate", buggy_interpolate)
-    assert abs(penalty_of_a_quadratic_critic() - 1 / 3) > 0.1   # about 0.67 with a normal alpha
+def normal_alpha(monkeypatch):
+    """A classic bug, planted: alpha drawn from a normal instead of Uniform(0, 1)."""
+    monkeypatch.setattr(torch, "rand", lambda *shape, **options: torch.randn(*shape, **options))
 
 
-def test_alphas_differ_between_examples():
-    _, alpha = interpolate(torch.zeros(1000, 3), torch.ones(1000, 3))
-    assert alpha.std() > 0.25   # Uniform(0, 1) has sd 0.289; one shared alpha would give 0
+def test_alpha_is_uniform_per_example_and_the_penalty_is_its_second_moment():
+    alpha, penalty = alphas_seen_by_the_critic()
+    assert stats.kstest(alpha.numpy(), "uniform").pvalue > 1e-3
+    assert alpha.std() > 0.25, "Uniform(0, 1) has sd 0.289; one shared alpha would give 0"
+    assert abs(penalty - 1 / 3) < 0.02               # E[alpha^2] = 1/3 for alpha ~ U(0, 1)
 
 
-def test_interpolate_checks_shapes():
+def test_a_normal_alpha_fails_both_checks(monkeypatch):
+    normal_alpha(monkeypatch)
+    alpha, penalty = alphas_seen_by_the_critic()
+    assert stats.kstest(alpha.numpy(), "uniform").pvalue < 1e-6
+    assert abs(penalty - 1 / 3) > 0.1                # about 0.67 with a normal alpha
+
+
+def test_gradient_penalty_checks_shapes():
     with pytest.raises(ValueError, match="same shape"):
-        interpolate(torch.zeros(4, 2), torch.zeros(5, 2))
+        gradient_penalty(lambda x, labels: x.sum(1), torch.zeros(4, 2), torch.zeros(5, 2))
 
 
 def test_optimal_discriminator_against_scipy_densities():

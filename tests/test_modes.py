@@ -61,7 +61,7 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_toy_methods_build_and_unknown_method_is_a_clear_error():
-    from edu_gen.modes import BASELINE, METHODS, toy_gan
+    from edu_gen.toy_experiment import BASELINE, METHODS, toy_gan
     with pytest.raises(ValueError, match="unknown method"):
         toy_gan("LSGAN")
     for method in METHODS:
@@ -73,7 +73,7 @@ def test_toy_methods_build_and_unknown_method_is_a_clear_error():
 
 
 def test_drs_trains_the_same_generator_as_the_plain_gan_and_samples_it_by_rejection():
-    from edu_gen.modes import run_toy
+    from edu_gen.toy_experiment import run_toy
     tiny = dict(epochs=1, g_hidden=8, d_hidden=8)
     plain, _, _ = run_toy("GAN", "ring", seed=3, **tiny)
     drs, _, metric = run_toy("GAN + DRS", "ring", seed=3, **tiny)

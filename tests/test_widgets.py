@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from edu_gen.vae import VAE, decode_grid, interpolate, latent_grid
+from edu_gen.latent import decode_grid, interpolate_codes, latent_grid
+from edu_gen.vae import VAE
 from edu_gen.widgets import InterpolationExplorer, LatentExplorer
 
 
@@ -69,7 +70,7 @@ def test_interpolation_slider_walks_between_the_two_codes(model):
     explorer.slider.value = 0.5
     torch.testing.assert_close(explorer.image, decoder_mean(model, 0.5 * (mu_a + mu_b))[0])
     # the static figure is the same path
-    path = interpolate(model, x_a, x_b, steps=3)
+    path = interpolate_codes(model, x_a, x_b, steps=3)
     torch.testing.assert_close(path[1], explorer.image)
 
 

@@ -1,0 +1,97 @@
+"""Scoring a trained VAE on held-out images, in nats per image, as papers report it.
+
+- ``evaluate``: the test negative ELBO and its two terms, rate and distortion;
+- ``iwae_nll``: the importance-weighted bound -L_k (Eq. (iwae)), an estimate of -log p(x);
+- ``active_units``: the latent dimensions the encoder uses;
+- ``grey_fraction``: how grey (blurred, double-exposed) images are.
+
+Test digits are binarized once with a fixed seed, so the numbers repeat.
+"""
+import torch
+
+from .data import check_images
+from .elbo import bernoulli_log_likelihood, iwae_bound_chunked, log_normal, reparameterize
+from .runtime import device_of
+from .vae import PIXELS, check_labels
+from .vae_train import negative_elbo
+
+
+def binarized(images, seed=0):
+    """One fixed binarization of ``images``: the same test set every time it is evaluated."""
+    generator = torch.Generator(device=images.device).manual_seed(seed)
+    return torch.bernoulli(images, generator=generator)
+
+
+def _test_batches(model, images, labels, binarize, seed, batch_size):
+    """(x, y) batches of the test images on the model's device, binarized once with ``seed``."""
+    check_images(images)
+    check_labels(labels, len(images), model.n_classes)
+    device = device_of(model)
+    x_all = binarized(images.to(device), seed) if binarize else images.to(device)
+    for start in range(0, len(x_all), batch_size):
+        y = None if labels is None else labels[start:start + batch_size].to(device)
+        yield x_all[start:start + batch_size], y
+
+
+@torch.no_grad()
+def evaluate(model, images, labels=None, binarize=True, seed=0, batch_size=500):
+    """Test negative ELBO, rate and distortion in nats per image (means over ``images``),
+    from ``negative_elbo``: the training loss at beta = 1, one code per image."""
+    model.eval()
+    torch.manual_seed(seed)
+    sums = 0
+    for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
+        distortion, kl = negative_elbo(model, x, y)
+        rate = kl.sum(1)
+        sums = sums + torch.stack([(distortion + rate).sum(), rate.sum(), distortion.sum()])
+    neg_elbo, rate, distortion = (sums / len(images)).tolist()
+    return {"neg_elbo": neg_elbo, "rate": rate, "distortion": distortion}
+
+
+def log_weights(model, x, labels=None, k=1):
+    """log p(x, z_i) - log q(z_i|x) for k codes z_i ~ q(z|x): shape (k, N) (Eq. (iwae))."""
+    mu, logvar = model.encode(x, labels)
+    z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))
+    log_lik = bernoulli_log_likelihood(model.decode_logits(z, labels), x.reshape(len(x), PIXELS))
+    return log_lik + log_normal(z) - log_normal(z, mu, logvar)
+
+
+@torch.no_grad()
+def iwae_nll(model, images, labels=None, k=5000, chunk=500, binarize=True, seed=0, batch_size=100):
+    """Estimate of the test negative log-likelihood -log p(x) in nats per image (Eq. (iwae)).
+
+    -L_k is an upper bound on -log p(x) that tightens as k grows (Burda et al. 2015 used
+    k = 5000); with k = 1 it is the negative ELBO. Codes are drawn in chunks of ``chunk``
+    to bound memory.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    model.eval()
+    torch.manual_seed(seed)
+    total = 0
+    for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
+        total = total + iwae_bound_chunked(lambda n: log_weights(model, x, y, n), k, chunk).sum()
+    return -(total / len(images)).item()
+
+
+@torch.no_grad()
+def active_units(model, images, labels=None, threshold=0.01, batch_size=500):
+    """Latent dimensions the encoder uses: Cov_x(E_q[z_u]) > threshold (Burda et al. 2015).
+
+    Returns ``(count, variance per dimension)``. A dimension whose posterior mean does not
+    change with x carries no information about x through its mean; its posterior may still
+    differ from the prior (a variance other than 1 costs KL and carries nothing).
+    """
+    device = device_of(model)
+    means = []
+    for start in range(0, len(images), batch_size):
+        y = None if labels is None else labels[start:start + batch_size].to(device)
+        means.append(model.encode(images[start:start + batch_size].to(device), y)[0].float())
+    variance = torch.cat(means).var(0)
+    return int((variance > threshold).sum().item()), variance.cpu()
+
+
+def grey_fraction(images, low=0.2, high=0.8):
+    """The share of pixels strictly between ``low`` and ``high``: a crisp digit is black and
+    white, a blurred one or a double exposure (a pixel cross-fade of two digits) is grey."""
+    return float(((images > low) & (images < high)).float().mean())
