@@ -169,13 +169,19 @@ def kid(real_features, fake_features, subsets=10, seed=0):
 
 # --- precision, recall, density, coverage --------------------------------------------
 
-def knn_radius(features, k):
-    """Distance of each point to its k-th nearest other point of the set, Eq. (knn-radius)."""
-    radii = torch.empty(len(features), dtype=features.dtype)
+def squared_distances(x, y):
+    """|x_i - y_j|^2 for every row of x (m, d) and of y (n, d): one matrix product."""
+    return torch.addmm((y * y).sum(1), x, y.T, alpha=-2).add_((x * x).sum(1, keepdim=True)).clamp_(min=0)
+
+
+def knn_distances(features, k):
+    """Distances (N, k) of each point to its 1st, ..., k-th nearest other point of the set;
+    the last column is the radius of its k-NN ball, Eq. (knn-radius)."""
+    nearest = torch.empty(len(features), k, dtype=features.dtype)
     for rows in _row_chunks(len(features), len(features)):
-        distances = torch.cdist(features[rows], features)
-        radii[rows] = distances.topk(k + 1, dim=1, largest=False).values[:, k]  # [:, 0]: itself
-    return radii
+        d2 = squared_distances(features[rows], features)
+        nearest[rows] = d2.topk(k + 1, dim=1, largest=False).values[:, 1:].sqrt()  # [:, 0]: itself
+    return nearest
 
 
 def precision_recall_density_coverage(real_features, fake_features, k_pr=3, k_dc=5):
@@ -191,17 +197,19 @@ def precision_recall_density_coverage(real_features, fake_features, k_pr=3, k_dc
     k = max(k_pr, k_dc)
     _check_pair(real_features, fake_features, k + 1, f"a ball reaching the k-th neighbour, k = {k}")
     real, fake = real_features, fake_features.to(real_features.dtype)
-    real_pr, real_dc, fake_pr = knn_radius(real, k_pr), knn_radius(real, k_dc), knn_radius(fake, k_pr)
+    real_nearest = knn_distances(real, k)
+    real_pr2, real_dc2 = real_nearest[:, k_pr - 1] ** 2, real_nearest[:, k_dc - 1] ** 2
+    fake_pr2 = knn_distances(fake, k_pr)[:, -1] ** 2          # squared radii: compare d^2 < r^2
     fake_in_real_ball = torch.zeros(len(fake), dtype=torch.bool)
-    real_balls_per_fake = torch.zeros(len(fake))
+    real_balls_per_fake = torch.zeros(len(fake), dtype=torch.long)
     real_in_fake_ball = torch.zeros(len(real), dtype=torch.bool)
     real_ball_covered = torch.zeros(len(real), dtype=torch.bool)
     for rows in _row_chunks(len(real), len(fake)):
-        distances = torch.cdist(real[rows], fake)                  # (rows, fakes)
-        fake_in_real_ball |= (distances < real_pr[rows, None]).any(0)
-        real_balls_per_fake += (distances < real_dc[rows, None]).sum(0)
-        real_in_fake_ball[rows] = (distances < fake_pr[None, :]).any(1)
-        real_ball_covered[rows] = distances.min(1).values < real_dc[rows]
+        d2 = squared_distances(real[rows], fake)                   # (rows, fakes)
+        fake_in_real_ball |= (d2 < real_pr2[rows, None]).any(0)
+        real_balls_per_fake += (d2 < real_dc2[rows, None]).sum(0)
+        real_in_fake_ball[rows] = (d2 < fake_pr2[None, :]).any(1)
+        real_ball_covered[rows] = d2.min(1).values < real_dc2[rows]
     return {"precision": fake_in_real_ball.float().mean().item(),
             "recall": real_in_fake_ball.float().mean().item(),
             "density": (real_balls_per_fake.sum() / (k_dc * len(fake))).item(),
@@ -235,7 +243,8 @@ def nearest_training_distances(samples, training_images):
     distances = torch.empty(len(x), device=train.device)
     indices = torch.empty(len(x), dtype=torch.long, device=train.device)
     for rows in _row_chunks(len(x), len(train)):
-        distances[rows], indices[rows] = torch.cdist(x[rows], train).min(1)
+        d2, indices[rows] = squared_distances(x[rows], train).min(1)
+        distances[rows] = d2.sqrt()
     return distances, indices
 
 

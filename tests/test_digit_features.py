@@ -60,3 +60,13 @@ def test_the_wheel_ships_the_classifier_weights(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     wheel, = (tmp_path / "dist").glob("*.whl")
     assert "edu_gen/digit_classifier.pth" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_the_channels_last_layout_changes_no_feature():
+    plain = DigitClassifier().eval()
+    plain.load_state_dict(torch.load(WEIGHTS, weights_only=True))
+    model = load_digit_classifier()
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    x = load_mnist("test", small=True)[0][:200]
+    with torch.no_grad():
+        torch.testing.assert_close(model.features(x), plain.features(x))
