@@ -47,13 +47,14 @@ def _check_features(features, name, at_least, why):
     if not torch.isfinite(features).all():
         raise ValueError(f"{name} contain NaN or infinite values")
     if len(features) < at_least:
-        raise ValueError(f"{why}: it needs at least {at_least} {name}, got {len(features)}")
+        raise ValueError(f"{why}: it needs at least {at_least} {name}, got {len(features)} "
+                         "(draw or load more images)")
 
 
 def _check_pair(real_features, fake_features, at_least, why):
     """Both sets (N, d) with the same d, finite, and at least ``at_least`` rows each."""
-    _check_features(real_features, "real features", at_least, why)
-    _check_features(fake_features, "fake features", at_least, why)
+    _check_features(real_features, "real images (reference)", at_least, why)
+    _check_features(fake_features, "samples", at_least, why)
     if real_features.shape[1] != fake_features.shape[1]:
         raise ValueError(f"real and fake features differ in size: {real_features.shape[1]} and "
                          f"{fake_features.shape[1]} (embed both with the same classifier)")

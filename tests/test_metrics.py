@@ -330,6 +330,16 @@ def test_evaluate_samples_is_the_metrics_one_by_one(digits):
     assert (result["n_samples"], result["n_reference"]) == (500, 4000)
 
 
+def test_evaluate_samples_embeds_each_image_once(digits):
+    test, _, train, _ = digits
+    classifier = load_digit_classifier()
+    embedded = []
+    features = classifier.features
+    classifier.features = lambda x: embedded.append(len(x)) or features(x)
+    evaluate_samples(test[:500], train[:1500], training=train[:100], classifier=classifier)
+    assert sorted(embedded) == [500, 500, 1000]   # 500 samples, 1,500 reference images
+
+
 # --- bad input ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("images, message", [
@@ -347,13 +357,13 @@ def test_bad_images_are_a_clear_error(images, message):
 
 def test_fewer_samples_than_the_feature_dimension_says_how_many_are_needed(digits):
     test = digits[0]
-    with pytest.raises(ValueError, match="84 x 84 covariance.*at least 85 fake features, got 50"):
+    with pytest.raises(ValueError, match="84 x 84 covariance.*at least 85 samples, got 50"):
         evaluate_samples(test[:50], test[500:])
-    with pytest.raises(ValueError, match="at least 85 real features, got 84"):
+    with pytest.raises(ValueError, match=r"at least 85 real images \(reference\), got 84"):
         frechet_distance(torch.rand(84, 84), torch.rand(100, 84))
-    with pytest.raises(ValueError, match="at least 20 fake features, got 19"):
+    with pytest.raises(ValueError, match="at least 20 samples, got 19"):
         kid(torch.rand(100, 8), torch.rand(19, 8))
-    with pytest.raises(ValueError, match="at least 6 fake features, got 5"):
+    with pytest.raises(ValueError, match="at least 6 samples, got 5"):
         precision_recall_density_coverage(torch.rand(100, 8), torch.rand(5, 8))
     with pytest.raises(ValueError, match="differ in size: 8 and 9"):
         kid(torch.rand(100, 8), torch.rand(100, 9))
