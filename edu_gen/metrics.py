@@ -146,13 +146,15 @@ def mmd2_unbiased(x, y):
 
 
 def kid(real_features, fake_features, subsets=10, seed=0):
-    """Kernel Inception Distance and its standard error, Eq. (kid) and Eq. (kid-se).
+    """KID (Bińkowski et al. 2018) in this classifier's features, and its standard error,
+    Eq. (kid) and Eq. (kid-se); like FD, not comparable with the Inception figures of papers.
 
     Both sets are shuffled (``seed``) and cut into ``subsets`` disjoint parts; KID is the
     mean of the unbiased MMD^2 over the pairs of parts. The parts are independent, so the
     standard error is their standard deviation / sqrt(subsets). (Bińkowski et al. 2018
     average 100 overlapping subsets instead; the spread of those is no standard error.)
-    Returns ``(kid, standard_error)`` as floats; KID can be slightly negative.
+    Returns ``(kid, standard_error)`` as floats. KID estimates MMD^2 >= 0 without bias, so
+    between two samples of one distribution it is negative about half the time.
     """
     why = f"KID cuts each set into {subsets} parts of at least 2 samples"
     _check_pair(real_features, fake_features, 2 * subsets, why)
