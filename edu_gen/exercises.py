@@ -88,15 +88,24 @@ def check_reparameterize(fn, n=200_000):
             "the samples' standard deviation is not exp(logvar / 2): "
             "logvar is log sigma^2, so sigma = exp(0.5 * logvar)")
     _expect(z.requires_grad,
-            "no gradient reaches mu or logvar: build z from them, do not sample z directly "
-            "(torch.normal(mu, sigma) or Normal(...).sample() cut the graph)")
+            "z is not connected to mu and logvar, so no gradient reaches the encoder: "
+            "Normal(mu, sigma).sample(), .detach() and torch.no_grad() all draw z outside "
+            "the graph. Build z = mu + exp(0.5 * logvar) * eps with eps = torch.randn_like(mu).")
     z.sum().backward()
-    _expect(mu.grad is not None and logvar.grad is not None,
-            "no gradient reaches mu or logvar: build z from them, do not sample z directly "
-            "(torch.normal(mu, sigma) or Normal(...).sample() cut the graph)")
+    missing = [name for name, t in (("mu", mu), ("logvar", logvar)) if t.grad is None]
+    _expect(not missing, f"no gradient reaches {' or '.join(missing)}: keep both in the graph, "
+            "z = mu + exp(0.5 * logvar) * eps (no .detach() on either)")
+    _expect(bool(mu.grad.any() or logvar.grad.any()),
+            "the gradient that reaches mu and logvar is zero, so the encoder learns nothing: "
+            "torch.normal(mu, sigma) draws z with a derivative of 0 for mu and sigma (it "
+            "raises no error). Build z = mu + exp(0.5 * logvar) * eps with "
+            "eps = torch.randn_like(mu).")
     _expect(bool(torch.allclose(mu.grad, torch.ones_like(mu))),
             "dz/dmu should be 1: z = mu + sigma * eps")
-    return _passed("reparameterize", 4)
+    # dz/dlogvar = sigma * eps / 2 = (z - mu) / 2 for z = mu + exp(logvar / 2) * eps
+    _expect(bool(torch.allclose(logvar.grad, 0.5 * (z - mu).detach(), atol=1e-5)),
+            "dz/dlogvar should be (z - mu) / 2: sigma = exp(0.5 * logvar), times eps")
+    return _passed("reparameterize", 5)
 
 
 def check_bernoulli_elbo(fn):

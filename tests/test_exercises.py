@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.distributions import Normal
 
 from edu_gen import elbo, exercises, gan_train
 from edu_gen.exercises import ExerciseError
@@ -34,6 +35,15 @@ WRONG = {
         exercises.check_reparameterize, lambda mu, lv: torch.randn_like(mu)),
     "z sampled outside the graph": (
         exercises.check_reparameterize, lambda mu, lv: torch.normal(mu.detach(), (0.5 * lv).exp().detach())),
+    "z sampled by torch.normal": (
+        exercises.check_reparameterize, lambda mu, lv: torch.normal(mu, (0.5 * lv).exp())),
+    "z sampled by Normal.sample": (
+        exercises.check_reparameterize, lambda mu, lv: Normal(mu, (0.5 * lv).exp()).sample()),
+    "sigma detached": (
+        exercises.check_reparameterize, lambda mu, lv: mu + (0.5 * lv).exp().detach() * torch.randn_like(mu)),
+    "noise drawn by torch.normal(0, sigma)": (
+        exercises.check_reparameterize,
+        lambda mu, lv: mu + torch.normal(torch.zeros_like(mu), (0.5 * lv).exp())),
     "sigma = exp(logvar)": (
         exercises.check_reparameterize, lambda mu, lv: mu + lv.exp() * torch.randn_like(mu)),
     "reconstruction averaged over pixels": (
@@ -69,6 +79,25 @@ def test_a_classic_mistake_is_rejected(name):
     check, fn = WRONG[name]
     with pytest.raises(ExerciseError):
         check(fn)
+
+
+def test_torch_normal_is_told_that_its_gradient_is_zero():
+    # torch.normal(mu, sigma) keeps z in the graph (z.requires_grad is True) but PyTorch
+    # defines its derivative as 0: the student must hear that, not "dz/dmu should be 1"
+    mu = torch.zeros(3, requires_grad=True)
+    z = torch.normal(mu, torch.ones(3))
+    assert z.requires_grad
+    z.sum().backward()
+    assert mu.grad is not None and not mu.grad.any()
+    with pytest.raises(ExerciseError, match="gradient that reaches mu and logvar is zero"):
+        exercises.check_reparameterize(WRONG["z sampled by torch.normal"][1])
+    with pytest.raises(ExerciseError, match="outside the graph"):
+        exercises.check_reparameterize(WRONG["z sampled by Normal.sample"][1])
+    with pytest.raises(ExerciseError, match="no gradient reaches logvar"):
+        exercises.check_reparameterize(WRONG["sigma detached"][1])
+    # mu + torch.normal(0, sigma): dz/dmu = 1 but dz/dlogvar = 0
+    with pytest.raises(ExerciseError, match=r"dz/dlogvar should be \(z - mu\) / 2"):
+        exercises.check_reparameterize(WRONG["noise drawn by torch.normal(0, sigma)"][1])
 
 
 def test_not_implemented_says_so():
