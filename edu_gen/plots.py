@@ -1,26 +1,20 @@
 """Figures the chapters share: image grids and training curves."""
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
+from torchvision.utils import make_grid
 
 
 def image_grid(images, nrow=8, pad=2):
-    """Tile images (N, 1, H, W) or (N, H, W) into one 2D NumPy array, gaps of 0 (white in `gray_r`)."""
+    """Tile images (N, 1, H, W) or (N, H, W) into one 2D NumPy array with
+    ``torchvision.utils.make_grid``: ``nrow`` images a row, gaps of 0 (white in `gray_r`)."""
     images = torch.as_tensor(images).detach().float().cpu()
-    if images.dim() == 4:
-        if images.shape[1] != 1:
-            raise ValueError(f"expected grayscale images (N, 1, H, W), got {tuple(images.shape)}")
-        images = images[:, 0]
-    if images.dim() != 3:
-        raise ValueError(f"expected images of shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
-    n, h, w = images.shape
-    ncol = min(nrow, n)
-    nrows = -(-n // ncol)
-    grid = np.zeros((nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)
-    for i, image in enumerate(images.numpy()):
-        r, c = divmod(i, ncol)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
-    return grid
+    if images.dim() == 3:
+        images = images[:, None]
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(f"expected grayscale images (N, 1, H, W) or (N, H, W), got {tuple(images.shape)}")
+    if len(images) == 0:
+        raise ValueError("image_grid got no images (an empty tensor): pass at least one")
+    return make_grid(images, nrow=nrow, padding=pad, pad_value=0)[0].numpy()
 
 
 def show_images(images, nrow=8, title=None, ax=None):
