@@ -30,11 +30,31 @@ def test_corrupt_missing_and_mismatched_checkpoints_say_what_to_do(tmp_path):
         load_checkpoint(path, Autoencoder(latent_dim=4))
 
 
+class PlantsAFile:
+    """A pickled payload that, if unpickled with weights_only=False, creates a file: code run
+    by merely loading a checkpoint."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
 def test_checkpoint_refuses_pickled_code(tmp_path):
+    # The weights are valid, so only weights_only=True stands between the file and the code:
+    # with torch.load(weights_only=False) the marker file appears and no error is raised.
+    marker = tmp_path / "code_ran"
     path = tmp_path / "evil.pt"
-    torch.save({"model": {}, "payload": object()}, path)
-    with pytest.raises(CheckpointError):
-        load_checkpoint(path, Autoencoder())
+    model = Autoencoder(latent_dim=3)
+    torch.save({"model": model.state_dict(), "payload": PlantsAFile(marker)}, path)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path, Autoencoder(latent_dim=3))
+    vae = VAE(latent_dim=2)
+    torch.save({"model": vae.state_dict(), "config": vae.config, "payload": PlantsAFile(marker)}, path)
+    with pytest.raises(CheckpointError, match="not a VAE checkpoint"):
+        load_vae(path)
+    assert not marker.exists(), "loading a checkpoint ran code hidden in it"
 
 
 def test_a_vae_round_trip_rebuilds_the_model(tmp_path):
