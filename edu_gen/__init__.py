@@ -23,6 +23,12 @@ One concept per module, in the order the book uses them:
 - ``gan_diagnosis``    the likely cause of a NaN loss, read from the training logs
 - ``modes``            the mode-collapse metric on 2D mixtures (VEEGAN, PacGAN)
 - ``toy_experiment``   the mode-collapse chapter's experiment: GAN fixes on the 2D toys
+- ``text_data``        the census name lists as padded character sequences, a vocabulary
+- ``ngram``            a character n-gram model of names: the text chapter's baseline
+- ``text_vae``         a VAE of names: GRU encoder q(z|x), GRU decoder p(x|z)
+- ``text_vae_train``   its negative ELBO, step, loop (KL annealing, word dropout, free bits)
+- ``text_gan``         Gumbel-max, Gumbel-softmax, a generator and discriminator of names
+- ``text_eval``        judging generated names: overlap, real / new / distinct shares
 - ``rejection``        discriminator rejection sampling
 - ``exercises``        automatic checks of the readers' own implementations
 - ``fast``             speed engineering off the teaching path: compile, channels-last

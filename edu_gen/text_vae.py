@@ -103,3 +103,13 @@ class SequenceVAE(nn.Module):
     def reconstruct(self, tokens):
         """Each name's most likely decoding (greedy) from its posterior mean code."""
         return self.generate(self.encode(tokens)[0], tokens.shape[1] - 1, greedy=True)
+
+    @torch.no_grad()
+    def interpolate_codes(self, a, b, steps=8):
+        """Greedy decodings of (1 - t) mu(a) + t mu(b), t = 0..1 in ``steps`` steps, between
+        the posterior means of two names ``a`` and ``b`` (token rows (1, T)): (steps, T)."""
+        if steps < 2:
+            raise ValueError(f"steps must be at least 2, got {steps}")
+        mu_a, mu_b = self.encode(a)[0][:1], self.encode(b)[0][:1]
+        t = torch.linspace(0, 1, steps, device=mu_a.device)[:, None]
+        return self.generate((1 - t) * mu_a + t * mu_b, a.shape[1] - 1, greedy=True)

@@ -222,3 +222,17 @@ def test_bad_input_is_refused():
         train_text_vae(model, names, epochs=0)
     with pytest.raises(ValueError, match="at least 1"):
         SequenceVAE(28, latent_dim=0)
+
+
+def test_interpolate_codes_runs_from_one_posterior_mean_to_the_other():
+    test = load_names("test")
+    torch.manual_seed(0)
+    model = SequenceVAE(28, latent_dim=3, hidden=16)
+    a, b = test.tokens[:1], test.tokens[1:2]
+    path = model.interpolate_codes(a, b, steps=5)
+    assert path.shape == (5, a.shape[1])
+    # the ends are the greedy decodings of the two posterior means (the text chapter's interpolation)
+    assert torch.equal(path[0], model.reconstruct(a)[0])
+    assert torch.equal(path[-1], model.reconstruct(b)[0])
+    with pytest.raises(ValueError, match="steps must be at least 2"):
+        model.interpolate_codes(a, b, steps=1)
