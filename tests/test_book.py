@@ -134,3 +134,28 @@ def test_no_empty_code_cells(path):
     empty = [i for i, c in enumerate(code_cells(path))
              if not any(line.strip() and not line.strip().startswith("#") for line in c.source.splitlines())]
     assert not empty, f"{path.name}: code cells {empty} hold no code"
+
+
+def equation_labels():
+    """Labels of the book's display equations: ``$$ ... $$ (label)`` in MyST markdown."""
+    labels = set()
+    for path in [*NOTEBOOKS, *(ROOT / "book").rglob("*.md")]:
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                             if c.cell_type == "markdown")
+        else:
+            text = path.read_text()
+        labels |= set(re.findall(r"\$\$\s*\(([a-z0-9-]+)\)", text))
+    return labels
+
+
+def test_every_equation_a_docstring_cites_is_in_the_book():
+    labels = equation_labels()
+    assert {"elbo", "iwae", "d-step", "wgan-gp", "fd"} <= labels, "the label pattern finds nothing"
+    missing = {}
+    for path in sorted((ROOT / "edu_gen").glob("*.py")):
+        for label in re.findall(r"Eq\. \(([a-z0-9-]+)\)", path.read_text()):
+            if label not in labels:
+                missing.setdefault(label, set()).add(path.name)
+    assert not missing, (f"docstrings cite equations the book does not define: {missing}; "
+                         "label the equation in its chapter ($$ ... $$ (label)) or fix the citation")
