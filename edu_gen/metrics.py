@@ -27,9 +27,15 @@ def check_images(images, name="samples"):
     if not images.is_floating_point():
         raise ValueError(f"{name} has dtype {images.dtype}: pass floats in [0, 1], "
                          "e.g. images.float() / 255 for bytes")
-    if images.dim() != 4 or images.shape[1:] != (1, 28, 28) or len(images) == 0:
-        raise ValueError(f"{name} must have shape (N, 1, 28, 28) with N >= 1, got "
-                         f"{tuple(images.shape)}: reshape with images.view(-1, 1, 28, 28)")
+    if images.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(images.shape)}): pass at least one image")
+    if images.shape[1:].numel() == 28 * 28 and images.shape[1:] != (1, 28, 28):
+        raise ValueError(f"{name} must have shape (N, 1, 28, 28), got {tuple(images.shape)}: "
+                         "reshape with images.view(-1, 1, 28, 28)")
+    if images.dim() != 4 or images.shape[1:] != (1, 28, 28):
+        raise ValueError(f"{name} must be 28x28 grey digits of shape (N, 1, 28, 28), got "
+                         f"{tuple(images.shape)}: the shipped classifier reads 28x28 digits only "
+                         "(resize with torch.nn.functional.interpolate, or judge 28x28 samples)")
     if not torch.isfinite(images).all():
         bad = int((~torch.isfinite(images)).flatten(1).any(1).sum())
         raise ValueError(f"{bad} of the {len(images)} {name} contain NaN or infinite pixels: "

@@ -345,7 +345,8 @@ def test_evaluate_samples_embeds_each_image_once(digits):
 @pytest.mark.parametrize("images, message", [
     (torch.rand(10, 784), r"shape \(N, 1, 28, 28\).*view\(-1, 1, 28, 28\)"),
     (torch.rand(10, 3, 28, 28), r"shape \(N, 1, 28, 28\)"),
-    (torch.zeros(0, 1, 28, 28), r"N >= 1"),
+    (torch.zeros(0, 1, 28, 28), r"empty.*at least one image"),
+    (torch.rand(10, 1, 32, 32), r"28x28 grey digits.*\(10, 1, 32, 32\).*resize"),
     ((torch.rand(10, 1, 28, 28) * 255).byte(), r"float\(\) / 255"),
     (torch.rand(10, 1, 28, 28) * 2 - 1, r"\[0, 1\].*\(x \+ 1\) / 2"),
     (torch.full((10, 1, 28, 28), float("nan")), r"10 of the 10 samples contain NaN"),
