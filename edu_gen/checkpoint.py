@@ -69,3 +69,76 @@ def load_vae(path, map_location="cpu"):
     model = VAE(**{**config, "hidden": tuple(config["hidden"])})
     extra = load_checkpoint(path, model, map_location)
     return model, extra
+
+
+# --- resumable training ----------------------------------------------------------------
+
+def random_states():
+    """Every random state a training run draws from: the CPU generator, and each CUDA
+    device's where CUDA is in use (the on-device shuffling and noise)."""
+    states = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_random_states(states):
+    torch.set_rng_state(states["cpu"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _plain(value):
+    """Tuples as lists, so settings compare equal after a round trip through a file."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def save_training(path, modules, optimizers, epochs_done, history, settings):
+    """Write, atomically, everything a run needs to continue after ``epochs_done`` epochs:
+    the weights of ``modules``, the states of ``optimizers`` (and learning-rate schedules),
+    the history, every random state, and the run's ``settings`` (a dict of plain values)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"epochs_done": epochs_done, "history": history, "settings": _plain(settings),
+                "modules": [m.state_dict() for m in modules],
+                "optimizers": [o.state_dict() for o in optimizers],
+                "random_states": random_states()}, tmp)
+    os.replace(tmp, path)
+
+
+def resume_training(path, modules, optimizers, settings):
+    """Continue a run from ``path``: load weights, optimizer states and random states and
+    return ``(epochs_done, history)``; ``(0, {})`` when there is no file yet. A checkpoint of
+    other settings or another architecture is refused, naming what differs."""
+    path = Path(path)
+    if not path.is_file():
+        return 0, {}
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state["settings"]
+    except Exception as error:
+        raise CheckpointError(
+            f"{path} is not a readable training checkpoint ({type(error).__name__}: {error}); it "
+            "may be truncated or corrupt: delete it to start afresh, or restore a copy") from error
+    for key in sorted(set(saved) | set(settings)):
+        if saved.get(key) != _plain(settings.get(key)):
+            raise CheckpointError(
+                f"{path} was written by a run with {key}={saved.get(key)!r}, but this run has "
+                f"{key}={_plain(settings.get(key))!r}: continue with the same settings, or give "
+                "another checkpoint path to start a new run")
+    try:
+        for module, weights in zip(modules, state["modules"], strict=True):
+            module.load_state_dict(weights)
+        for optimizer, saved_state in zip(optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved_state)
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise CheckpointError(
+            f"{path} holds a run of a different architecture (build the models with the same "
+            f"sizes as when it was saved, or give another path): {error}") from error
+    set_random_states(state["random_states"])
+    return state["epochs_done"], state["history"]

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.nn.utils import get_total_norm, parametrize
 from tqdm.auto import tqdm
 
+from .checkpoint import resume_training, save_training
 from .gan import has_batch_norm
 from .gan_diagnosis import GAN_DIVERGED_HINT, divergence_cause
 from .runtime import device_of
@@ -189,7 +190,7 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
 def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_critic=1,
               lr=2e-4, betas=(0.5, 0.999), batch_size=128, labels=None, gp_weight=10.0,
               weight_clip=None, label_smoothing=0.0, lr_decay=False, on_epoch_end=None,
-              desc="GAN"):
+              desc="GAN", checkpoint=None):
     """Train ``generator`` against ``discriminator`` on ``data`` (N, ...); return the history
     ``{metric: [per-epoch means]}``: the two losses, D(x) and D(G(z)) (probabilities for the
     minimax and non-saturating losses, raw critic values otherwise), and the gradient norms
@@ -197,8 +198,11 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
 
     ``labels`` (N,) trains a conditional GAN. ``on_epoch_end(epoch, means)`` runs after each
     epoch (pass a ``Snapshots`` to keep fixed-noise samples). ``lr_decay=True`` lowers both
-    learning rates linearly to 0 over the epochs. Raises ``TrainingDiverged`` when a loss
-    becomes NaN or infinite, with a message naming the likely cause.
+    learning rates linearly to 0 over the epochs. ``checkpoint``: a file path written after
+    every epoch (both networks, both optimizers, the history, the random states); a later
+    call with the same path continues from the last completed epoch, exactly as if never
+    stopped. Raises ``TrainingDiverged`` when a loss becomes NaN or infinite, with a message
+    naming the likely cause.
     """
     check_training(epochs, batch_size)
     check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip)
@@ -212,10 +216,16 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
         cause = divergence_cause(history, generator, discriminator, loss not in PROBABILITY_LOSSES, lr)
         return f"{cause} {GAN_DIVERGED_HINT}"
 
-    history = {}
+    settings = dict(loss=loss, n_critic=n_critic, lr=lr, betas=betas, batch_size=batch_size,
+                    gp_weight=gp_weight, weight_clip=weight_clip, label_smoothing=label_smoothing,
+                    lr_decay=lr_decay, n=len(data), conditional=labels is not None,
+                    epochs=epochs if lr_decay else None)
+    networks, optimizers = [generator, discriminator], [g_opt, d_opt, *schedules]
+    start, history = resume_training(checkpoint, networks, optimizers, settings) \
+        if checkpoint else (0, {})
     generator.train()
     discriminator.train()
-    bar = tqdm(range(epochs), desc=desc)
+    bar = tqdm(range(start, epochs), desc=desc)
     try:
         for epoch in bar:
             sums = EpochSums()
@@ -232,6 +242,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
             means = record_epoch(history, sums.means(), epoch, hint, bar)
             for schedule in schedules:
                 schedule.step()
+            if checkpoint:
+                save_training(checkpoint, networks, optimizers, epoch + 1, history, settings)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
     except KeyboardInterrupt:

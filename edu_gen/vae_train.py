@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .checkpoint import resume_training, save_training
 from .data import check_images
 from .elbo import check_beta
 from .runtime import device_of
@@ -52,7 +53,7 @@ def vae_step(model, optimizer, x, labels=None, beta=1.0, free_bits=0.0):
 
 def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize=True,
               labels=None, kl_warmup_epochs=0, free_bits=0.0, lr_decay=False,
-              on_epoch_end=None, desc="VAE", step=vae_step):
+              on_epoch_end=None, desc="VAE", step=vae_step, checkpoint=None):
     """Train ``model`` on ``images`` (N, 1, 28, 28) in [0, 1] with Adam; return the history
     ``{metric: [per-epoch means]}`` of loss, neg_elbo, distortion and rate, in nats.
 
@@ -61,7 +62,10 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     annealing, beta rising linearly from 0 over that many epochs' steps. ``lr_decay``: the
     learning rate falls linearly to 0 over the epochs. ``on_epoch_end(epoch, means)`` runs
     after each epoch. ``step`` is ``vae_step``, or the same step wrapped by ``edu_gen.fast``.
-    Ctrl-C ends training early and keeps what was learned.
+    ``checkpoint``: a file path; after every epoch the model, optimizer, history and random
+    states are written to it, and a later call with the same path continues from the last
+    completed epoch, exactly as if never stopped (a disconnect or a kill loses at most the
+    epoch under way). Ctrl-C ends training early and keeps what was learned.
     """
     check_images(images)
     check_training(epochs, batch_size)
@@ -77,9 +81,13 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     schedule = lr_schedule(optimizer, epochs, lr_decay)
     steps_per_epoch = -(-len(images) // batch_size)
     warmup_steps = kl_warmup_epochs * steps_per_epoch
-    history = {}
+    settings = dict(lr=lr, batch_size=batch_size, beta=beta, binarize=binarize, n=len(images),
+                    kl_warmup_epochs=kl_warmup_epochs, free_bits=free_bits, lr_decay=lr_decay,
+                    conditional=labels is not None, epochs=epochs if lr_decay else None)
+    start, history = resume_training(checkpoint, [model], [optimizer, schedule], settings) \
+        if checkpoint else (0, {})
     model.train()
-    bar = tqdm(range(epochs), desc=desc)
+    bar = tqdm(range(start, epochs), desc=desc)
     try:
         for epoch in bar:
             sums = EpochSums()
@@ -93,6 +101,8 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
                 sums.add(step(model, optimizer, x, y, beta_t, free_bits))
             means = record_epoch(history, sums.means(), epoch, bar=bar)
             schedule.step()
+            if checkpoint:
+                save_training(checkpoint, [model], [optimizer, schedule], epoch + 1, history, settings)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
     except KeyboardInterrupt:
