@@ -1,6 +1,6 @@
 """Grade every homework notebook in a folder with otter, offline, into one CSV.
 
-    python scripts/grade.py SUBMISSIONS_DIR [--out grades.csv] [--autograder ZIP] [--timeout 300]
+    python scripts/grade.py SUBMISSIONS_DIR [--out grades.csv] [--autograder ZIP] [--timeout 300] [--jobs 1]
 
 Each ``*.ipynb`` in SUBMISSIONS_DIR is one student (the file's stem). It is run by
 ``otter run`` (no container: the grading machine's Python needs torch) in a subprocess with a
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -50,7 +51,7 @@ def _failure(output):
     """The first assertion or error line of a failing test's output."""
     for line in output.splitlines():
         line = line.strip()
-        if re.match(r"^\w*(Error|Exception)\b.*:", line):
+        if re.match(r"^[\w.]*(Error|Exception): ", line):
             return line
     return "failed"
 
@@ -84,13 +85,15 @@ def grade_one(notebook, autograder, timeout=300):
     return scores, "; ".join(messages)
 
 
-def grade_folder(folder, out_csv, autograder=None, timeout=300):
-    """Grade every ``*.ipynb`` in ``folder`` into ``out_csv``; returns the rows."""
+def grade_folder(folder, out_csv, autograder=None, timeout=300, jobs=1):
+    """Grade every ``*.ipynb`` in ``folder`` into ``out_csv`` (``jobs`` at a time); returns the rows."""
     autograder = Path(autograder) if autograder else find_autograder()
     qs = questions(autograder)
+    notebooks = sorted(Path(folder).glob("*.ipynb"))
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        graded = list(pool.map(lambda nb: grade_one(nb, autograder, timeout), notebooks))
     rows = []
-    for notebook in sorted(Path(folder).glob("*.ipynb")):
-        scores, message = grade_one(notebook, autograder, timeout)
+    for notebook, (scores, message) in zip(notebooks, graded):
         missing = [q for q in qs if q not in scores]
         if scores and missing:
             message = "; ".join(filter(None, [message, "no result for " + ", ".join(missing)]))
@@ -115,10 +118,11 @@ def main(argv=None):
     parser.add_argument("--autograder", type=Path, default=None,
                         help=f"otter autograder zip (default: newest in {AUTOGRADER_DIR})")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per submission")
+    parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
-    rows = grade_folder(args.submissions, args.out, args.autograder, args.timeout)
+    rows = grade_folder(args.submissions, args.out, args.autograder, args.timeout, args.jobs)
     print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
 
 

@@ -73,7 +73,7 @@ def graded(assigned, tmp_path_factory):
     nbformat.write(nb, subs / "no_q1.ipynb")
     (subs / "broken.ipynb").write_text('{"cells": [ this is not JSON')
     out = subs / "grades.csv"
-    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=300)
+    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=300, jobs=2)
     with open(out, newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     return rows
