@@ -71,6 +71,8 @@ def graded(assigned, tmp_path_factory):
     nb = nbformat.read(solution, as_version=4)
     nb.cells = [c for c in nb.cells if "def reparameterize(" not in c.source]
     nbformat.write(nb, subs / "no_q1.ipynb")
+    student = nbformat.read(assigned / "student" / "hw1_vae.ipynb", as_version=4)
+    nbformat.write(student, subs / "unanswered.ipynb")
     (subs / "broken.ipynb").write_text('{"cells": [ this is not JSON')
     out = subs / "grades.csv"
     grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=300, jobs=2)
@@ -130,8 +132,15 @@ def test_missing_question_gets_a_row(graded):
     assert "reparameterize is not defined" in row["message"]
 
 
+def test_unanswered_notebook_says_so(graded):
+    row = graded["unanswered"]
+    assert float(row["total"]) == 0
+    for name in ("reparameterize", "gaussian_kl", "negative_elbo", "iwae_bound"):
+        assert f"{name} returned None" in row["message"], row["message"]
+
+
 def test_invalid_notebook_gets_a_row_with_a_message(graded):
     row = graded["broken"]
     assert "not a valid notebook" in row["message"]
     assert row["total"] == "" and all(row[q] == "" for q in POINTS)
-    assert len(graded) == 2 + len(PLANTED) + 1  # and the rest were graded
+    assert len(graded) == 3 + len(PLANTED) + 1  # and the rest were graded
