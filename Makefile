@@ -13,7 +13,7 @@ BOOK   := $(VENV)/bin/jupyter-book build --all -W --keep-going .
 # Quiet progress bars in scripts and logs (notebooks draw theirs as widgets, kept in the site).
 export TQDM_DISABLE := 1
 
-.PHONY: book test unit notebooks site-check data system bench lock clean
+.PHONY: book test unit notebooks site-check data system bench lock clean assignments grade
 
 book: data
 	$(BOOK)
@@ -52,6 +52,17 @@ $(READY): pyproject.toml requirements-lock.txt
 # Refresh the pinned versions after changing the dependencies in pyproject.toml.
 lock: $(READY)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^edu-gen' > requirements-lock.txt
+
+# Homework 1 (otter-grader): the student and autograder notebooks and the autograder zip, offline.
+assignments: $(READY)
+	rm -rf _build/homework/hw1_vae
+	$(PY) -m otter assign homework/hw1_vae/hw1_vae.ipynb _build/homework/hw1_vae
+
+# Grade a folder of submitted notebooks into one CSV: make grade SUBMISSIONS=path/to/folder
+SUBMISSIONS ?= submissions
+GRADES      ?= grades.csv
+grade: $(READY)
+	$(PY) scripts/grade.py $(SUBMISSIONS) --out $(GRADES)
 
 clean:
 	rm -rf _build .jupyter_cache

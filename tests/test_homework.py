@@ -1,0 +1,146 @@
+"""Homework 1 (the VAE, otter-grader): otter assign builds it offline, the student's copy holds
+no solution, the solution earns full marks, and each usual mistake costs exactly its question."""
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from scripts.grade import ROOT, find_autograder, grade_folder, questions
+
+MASTER = ROOT / "homework" / "hw1_vae" / "hw1_vae.ipynb"
+POINTS = {"q1": 2.0, "q2": 2.0, "q3": 3.0, "q4": 2.0}
+
+# (student, text in the solution, what replaces it, the question that must lose all its points,
+#  a phrase the CSV message must contain)
+PLANTED = [
+    ("z_is_eps", "return mu + torch.exp(0.5 * logvar) * eps", "return eps", "q1", "eps"),
+    ("kl_sign", "return -0.5 * torch.sum(", "return 0.5 * torch.sum(", "q2", "wrong sign"),
+    ("recon_mean", 'reduction="none").sum(1)', 'reduction="none").mean(1)', "q3", "averaged"),
+    ("iwae_mean", "return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])",
+     "return log_w.mean(0)", "q4", "averaged"),
+    ("renamed", "def iwae_bound(log_w):", "def iwae(log_w):", "q4", "iwae_bound is not defined"),
+]
+
+
+def _solution_lines():
+    """The lines between # BEGIN SOLUTION and # END SOLUTION in the master's code cells."""
+    lines = []
+    for cell in nbformat.read(MASTER, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() == "# BEGIN SOLUTION":
+                inside = True
+            elif line.strip() == "# END SOLUTION":
+                inside = False
+            elif inside and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.fixture(scope="module")
+def assigned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hw1_vae")
+    proc = subprocess.run([sys.executable, "-m", "otter", "assign", str(MASTER), str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def _edit(notebook, old, new):
+    nb = nbformat.read(notebook, as_version=4)
+    hits = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+    assert len(hits) == 1 and hits[0].source.count(old) == 1, f"{old!r} is not once in the solution"
+    hits[0].source = hits[0].source.replace(old, new)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(assigned, tmp_path_factory):
+    """Grade the solution, every planted mistake, a notebook without q1 and an invalid file."""
+    solution = assigned / "autograder" / "hw1_vae.ipynb"
+    subs = tmp_path_factory.mktemp("submissions")
+    nbformat.write(nbformat.read(solution, as_version=4), subs / "solution.ipynb")
+    for student, old, new, _, _ in PLANTED:
+        nbformat.write(_edit(solution, old, new), subs / f"{student}.ipynb")
+    nb = nbformat.read(solution, as_version=4)
+    nb.cells = [c for c in nb.cells if "def reparameterize(" not in c.source]
+    nbformat.write(nb, subs / "no_q1.ipynb")
+    student = nbformat.read(assigned / "student" / "hw1_vae.ipynb", as_version=4)
+    nbformat.write(student, subs / "unanswered.ipynb")
+    (subs / "broken.ipynb").write_text('{"cells": [ this is not JSON')
+    out = subs / "grades.csv"
+    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=300, jobs=2)
+    with open(out, newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return rows
+
+
+def test_autograder_zip_has_every_question(assigned):
+    assert questions(find_autograder(assigned / "autograder")) == POINTS
+
+
+def test_student_notebook_has_no_solution(assigned):
+    student = (assigned / "student" / "hw1_vae.ipynb").read_text()
+    lines = _solution_lines()
+    assert len(lines) >= 6
+    for line in lines:
+        assert line not in student and json.dumps(line)[1:-1] not in student, line
+    # the hidden tests stay in the autograder only
+    assert "test_iwae_stable" not in student and "test_reparameterize_gradients" not in student
+    assert "test_iwae_stable" in (assigned / "autograder" / "hw1_vae.ipynb").read_text()
+    # the student still gets each function's signature
+    for name in ("reparameterize", "gaussian_kl", "negative_elbo", "iwae_bound"):
+        assert re.search(rf"def {name}\(", student), name
+
+
+def test_colab_install_is_guarded():
+    cells = nbformat.read(MASTER, as_version=4).cells
+    first_code = next(c for c in cells if c.cell_type == "code").source
+    assert 'if "google.colab" in sys.modules:\n    %pip install --quiet otter-grader==7.0.0' in first_code
+
+
+def _points(row):
+    return {q: float(row[q]) for q in POINTS}
+
+
+def test_solution_gets_full_marks(graded):
+    row = graded["solution"]
+    assert _points(row) == POINTS
+    assert float(row["total"]) == sum(POINTS.values())
+    assert row["message"] == ""
+
+
+@pytest.mark.parametrize("student, old, new, question, phrase", PLANTED, ids=[p[0] for p in PLANTED])
+def test_planted_mistake_costs_its_question(graded, student, old, new, question, phrase):
+    row = graded[student]
+    want = dict(POINTS, **{question: 0.0})
+    assert _points(row) == want, row
+    assert float(row["total"]) == sum(want.values())
+    assert row["message"].startswith(f"{question}: 0/"), row["message"]
+    assert phrase in row["message"], row["message"]
+
+
+def test_missing_question_gets_a_row(graded):
+    row = graded["no_q1"]
+    assert _points(row) == dict(POINTS, q1=0.0)
+    assert "reparameterize is not defined" in row["message"]
+
+
+def test_unanswered_notebook_says_so(graded):
+    row = graded["unanswered"]
+    assert float(row["total"]) == 0
+    for name in ("reparameterize", "gaussian_kl", "negative_elbo", "iwae_bound"):
+        assert f"{name} returned None" in row["message"], row["message"]
+
+
+def test_invalid_notebook_gets_a_row_with_a_message(graded):
+    row = graded["broken"]
+    assert "not a valid notebook" in row["message"]
+    assert row["total"] == "" and all(row[q] == "" for q in POINTS)
+    assert len(graded) == 3 + len(PLANTED) + 1  # and the rest were graded
