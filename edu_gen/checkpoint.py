@@ -18,10 +18,15 @@ class CheckpointError(RuntimeError):
 
 def save_checkpoint(path, model, **extra):
     """Save ``model.state_dict()`` and plain ``extra`` values (numbers, lists, dicts)."""
+    return write_atomically({"model": model.state_dict(), **extra}, path)
+
+
+def write_atomically(state, path):
+    """``torch.save`` to a temporary name, then rename: a crash mid-save keeps the old file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), **extra}, tmp)
+    torch.save(state, tmp)
     os.replace(tmp, path)
     return path
 
@@ -101,14 +106,10 @@ def save_training(path, modules, optimizers, epochs_done, history, settings):
     """Write, atomically, everything a run needs to continue after ``epochs_done`` epochs:
     the weights of ``modules``, the states of ``optimizers`` (and learning-rate schedules),
     the history, every random state, and the run's ``settings`` (a dict of plain values)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"epochs_done": epochs_done, "history": history, "settings": _plain(settings),
-                "modules": [m.state_dict() for m in modules],
-                "optimizers": [o.state_dict() for o in optimizers],
-                "random_states": random_states()}, tmp)
-    os.replace(tmp, path)
+    write_atomically({"epochs_done": epochs_done, "history": history, "settings": _plain(settings),
+                      "modules": [m.state_dict() for m in modules],
+                      "optimizers": [o.state_dict() for o in optimizers],
+                      "random_states": random_states()}, path)
 
 
 def resume_training(path, modules, optimizers, settings):
