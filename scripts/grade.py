@@ -6,11 +6,24 @@ Each ``*.ipynb`` in SUBMISSIONS_DIR is one student (the file's stem). It is run 
 ``otter run`` (no container: the grading machine's Python needs torch) in a subprocess with a
 timeout, and otter's ``results.json`` becomes one row: points per question, the total, and a
 ``message`` naming what failed (the first assertion of each failing test). A file that is not a
-notebook, that times out, or that otter cannot grade still gets a row, with the reason in
-``message``; the run never stops at a bad submission. The autograder zip is the newest one that
-``make assignments`` wrote under _build/homework/hw1_vae/autograder/ unless --autograder says.
+notebook, or that otter cannot grade, still gets a row, with the reason in ``message``; the run
+never stops at a bad submission. The autograder zip is the newest one that ``make assignments``
+wrote under _build/homework/hw1_vae/autograder/ unless --autograder says.
+
+A cell that loops forever or kills its kernel (``os._exit``, a segfault, out of memory) costs
+its question, not the whole notebook. ``otter run`` 7.0 has no per-cell time limit (nbclient's
+is off) and, when the kernel dies, stops with ``DeadKernelError`` and writes no results, so
+neither case gives any points by itself. Before otter sees the notebook, a one-line cell is put
+in front of each code cell that writes that cell's number to a file. When otter times out (after
+``timeout`` s) or the kernel dies, the last number written names the cell that was running; the
+cell is emptied, the tests of its question (the question whose ``grader.check`` comes next) are
+left out of the autograder zip, and otter runs again, so a notebook with one such cell takes up
+to ``timeout`` s more. That question gets 0 with the reason in ``message``; the others are
+graded as usual. If the culprit cannot be named (otter's own last cell, which runs the tests of
+questions whose ``grader.check`` cell is gone), every question gets 0, with the reason.
 """
 import argparse
+import copy
 import csv
 import json
 import re
@@ -22,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTOGRADER_DIR = ROOT / "_build" / "homework" / "hw1_vae" / "autograder"
@@ -56,33 +70,124 @@ def _failure(output):
     return "failed"
 
 
+def _marked(nb, progress):
+    """A copy of ``nb`` with, before each code cell and at the end, a cell that writes the index
+    (in ``nb``) of the cell that comes next to the file ``progress``."""
+    cells = []
+    for i, cell in enumerate([*nb.cells, None]):
+        if cell is None or cell.cell_type == "code":
+            marker = copy.deepcopy(next(c for c in nb.cells if c.cell_type == "code"))
+            marker.update(source=f'open(r"{progress}", "w").write("{i}");', outputs=[], metadata={})
+            if "id" in marker:
+                marker.id = f"grader-marker-{i}"
+            cells.append(marker)
+        if cell is not None:
+            cells.append(cell)
+    return nbformat.from_dict(dict(nb, cells=cells))
+
+
+def _without_tests(autograder, skip, folder):
+    """``autograder``, or a copy in ``folder`` without the tests of the questions in ``skip``."""
+    if not skip:
+        return autograder
+    path = Path(folder) / "autograder.zip"
+    with zipfile.ZipFile(autograder) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            if item.filename not in {f"tests/{q}.py" for q in skip}:
+                dst.writestr(item, src.read(item))
+    return path
+
+
+def _kill_tree(proc):
+    """Kill ``proc`` and its children: otter starts its kernel in a session of its own."""
+    try:
+        procs = [*psutil.Process(proc.pid).children(recursive=True), psutil.Process(proc.pid)]
+    except psutil.NoSuchProcess:
+        procs = []
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.communicate()
+
+
+def _otter(notebook, autograder, out, timeout):
+    """``(tests of results.json or None, why not, whether a cell is to blame)`` for one run."""
+    cmd = [sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(out), "--no-logo",
+           str(notebook)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_tree(proc)
+        return None, f"timed out after {timeout} s in {{where}}: an infinite loop?", True
+    results = Path(out) / "results.json"
+    if results.exists():
+        return json.loads(results.read_text())["tests"], "", False
+    if "DeadKernelError" in stderr:
+        return None, "the kernel died in {where} (os._exit, a segfault, out of memory?)", True
+    tail = (stderr or stdout).strip().splitlines()[-1:] or ["no output"]
+    return None, f"otter could not grade it (exit {proc.returncode}): {tail[0][:300]}", False
+
+
+def _question_of(cells, i):
+    """The question whose ``grader.check`` is in cell ``i`` or the first code cell after it."""
+    for cell in cells[i:]:
+        found = re.search(r"""\.check\(\s*["'](\w+)["']""", cell.source)
+        if cell.cell_type == "code" and found:
+            return found.group(1)
+    return None
+
+
 def grade_one(notebook, autograder, timeout=300):
     """``({question: points}, message)`` for one submission; never raises."""
     try:
-        nbformat.validate(nbformat.read(notebook, as_version=4))
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
     except Exception as e:  # not JSON, not a notebook
         return {}, f"not a valid notebook: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
-    with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", out, "--no-logo",
-               str(notebook)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {}, f"grading timed out after {timeout} s"
-        results = Path(out) / "results.json"
-        if not results.exists():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            return {}, f"otter could not grade it (exit {proc.returncode}): {tail[0][:300]}"
-        tests = json.loads(results.read_text())["tests"]
-    scores, messages = {}, []
+    qs = questions(autograder)
+    skipped, notes = {}, []  # {question: why its cell was emptied}, the same for other cells
+    with tempfile.TemporaryDirectory() as tmp:
+        progress, submission = Path(tmp) / "progress", Path(tmp) / Path(notebook).name
+        for _ in range(len(qs) + 2):  # each run after the first empties one more cell
+            progress.unlink(missing_ok=True)
+            (Path(tmp) / "results.json").unlink(missing_ok=True)
+            nbformat.write(_marked(nb, progress), submission)
+            tests, why, blame = _otter(submission, _without_tests(autograder, skipped, tmp), tmp,
+                                       timeout)
+            if tests is not None:
+                break
+            if not blame or not progress.exists():
+                return {}, why.format(where="otter's first cells")
+            i = int(progress.read_text())
+            if i >= len(nb.cells):
+                return dict.fromkeys(qs, 0.0), why.format(
+                    where="otter's last cell (the tests of questions without grader.check)"
+                ) + ": every question gets 0"
+            line = next((l.strip() for l in nb.cells[i].source.splitlines() if l.strip()), "")
+            why = why.format(where=f"the cell `{line[:60]}`")
+            nb.cells[i].source = f"# emptied by the grader: {why}"
+            question = _question_of(nb.cells, i)
+            if question in skipped or question is None:
+                notes.append(why)
+            else:
+                skipped[question] = why
+        else:
+            return dict.fromkeys(qs, 0.0), f"{why}; gave up after {len(qs) + 2} runs: every question gets 0"
+    scores, messages = {}, {}
     for test in tests:
         if "score" not in test:  # the "Public Tests" summary
             continue
         scores[test["name"]] = test["score"]
         if test["score"] < test["max_score"]:
-            messages.append(f"{test['name']}: {test['score']:g}/{test['max_score']:g} "
-                            f"({_failure(test.get('output', ''))})")
-    return scores, "; ".join(messages)
+            messages[test["name"]] = (f"{test['name']}: {test['score']:g}/{test['max_score']:g} "
+                                      f"({_failure(test.get('output', ''))})")
+    for question, why in skipped.items():
+        scores[question] = 0.0
+        messages[question] = f"{question}: 0/{qs.get(question) or 0:g} ({why})"
+    return scores, "; ".join([*(messages[q] for q in sorted(messages)), *notes])
 
 
 def grade_folder(folder, out_csv, autograder=None, timeout=300, jobs=1):
