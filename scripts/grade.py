@@ -150,7 +150,12 @@ def grade_one(notebook, autograder, timeout=300):
     qs = questions(autograder)
     skipped, notes = {}, []  # {question: why its cell was emptied}, the same for other cells
     with tempfile.TemporaryDirectory() as tmp:
-        progress, submission = Path(tmp) / "progress", Path(tmp) / Path(notebook).name
+        # the name that the notebook's otter.Notebook("...") reads, so that its grader.check cells
+        # run (under another name they fail and otter's last cell runs every test)
+        name = re.search(r"""otter\.Notebook\(\s*["']([^"']+\.ipynb)["']""",
+                         "\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+        progress = Path(tmp) / "progress"
+        submission = Path(tmp) / (name.group(1) if name else Path(notebook).name)
         for _ in range(len(qs) + 2):  # each run after the first empties one more cell
             progress.unlink(missing_ok=True)
             (Path(tmp) / "results.json").unlink(missing_ok=True)
@@ -159,8 +164,10 @@ def grade_one(notebook, autograder, timeout=300):
                                        timeout)
             if tests is not None:
                 break
-            if not blame or not progress.exists():
-                return {}, why.format(where="otter's first cells")
+            if not blame:
+                return {}, why
+            if not progress.exists():
+                return {}, why.format(where="otter's set-up cells")
             i = int(progress.read_text())
             if i >= len(nb.cells):
                 return dict.fromkeys(qs, 0.0), why.format(
