@@ -144,3 +144,43 @@ def test_invalid_notebook_gets_a_row_with_a_message(graded):
     assert "not a valid notebook" in row["message"]
     assert row["total"] == "" and all(row[q] == "" for q in POINTS)
     assert len(graded) == 3 + len(PLANTED) + 1  # and the rest were graded
+
+
+# a notebook whose answer loops forever or kills its kernel loses that question only:
+# student: (text in the solution, what replaces it, the question, the CSV message)
+CRASHES = {
+    "loops": ("    recon = F.binary", "    while True:\n        pass\n    recon = F.binary", "q3",
+              'q3: 0/3 (timed out after 60 s in the cell `grader.check("q3")`: an infinite loop?)'),
+    "kills": ("def gaussian_kl(", "import os; os._exit(1)\ndef gaussian_kl(", "q2",
+              "q2: 0/2 (the kernel died in the cell `import os; os._exit(1)` "
+              "(os._exit, a segfault, out of memory?))"),
+}
+
+
+@pytest.fixture(scope="module")
+def crashed(assigned, tmp_path_factory):
+    """Grade, in one run, the solution, a loop in q3's function and a kernel killed in q2's cell."""
+    solution = assigned / "autograder" / "hw1_vae.ipynb"
+    subs = tmp_path_factory.mktemp("crashes")
+    nbformat.write(nbformat.read(solution, as_version=4), subs / "solution.ipynb")
+    for student, (old, new, _, _) in CRASHES.items():
+        nbformat.write(_edit(solution, old, new), subs / f"{student}.ipynb")
+    out = subs / "grades.csv"
+    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=60, jobs=2)
+    with open(out, newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def test_crash_leaves_the_other_students_graded(crashed):
+    assert sorted(crashed) == ["kills", "loops", "solution"]
+    assert _points(crashed["solution"]) == POINTS and crashed["solution"]["message"] == ""
+
+
+@pytest.mark.parametrize("student", CRASHES)
+def test_crash_costs_its_question_only(crashed, student):
+    _, _, question, message = CRASHES[student]
+    row = crashed[student]
+    want = dict(POINTS, **{question: 0.0})
+    assert _points(row) == want, row
+    assert float(row["total"]) == sum(want.values())
+    assert row["message"] == message
