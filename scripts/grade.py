@@ -11,19 +11,20 @@ never stops at a bad submission. The autograder zip is the newest one that ``mak
 wrote under _build/homework/hw1_vae/autograder/ unless --autograder says.
 
 A cell that loops forever or kills its kernel (``os._exit``, a segfault, out of memory) costs
-its question, not the whole notebook. ``otter run`` 7.0 has no per-cell time limit (nbclient's
-is off) and, when the kernel dies, stops with ``DeadKernelError`` and writes no results, so
-neither case gives any points by itself. Before otter sees the notebook, a one-line cell is put
-in front of each code cell that writes that cell's number to a file. When otter times out (after
-``timeout`` s) or the kernel dies, the last number written names the cell that was running; the
-cell is emptied, the tests of its question (the question whose ``grader.check`` comes next) are
-left out of the autograder zip, and otter runs again, so a notebook with one such cell takes up
-to ``timeout`` s more. That question gets 0 with the reason in ``message``; the others are
-graded as usual. If the culprit cannot be named (otter's own last cell, which runs the tests of
-questions whose ``grader.check`` cell is gone), every question gets 0, with the reason.
+its question, not the whole notebook. ``otter run`` 7.0 executes the notebook with nbclient
+without a per-cell time limit, and when the kernel dies it stops with ``DeadKernelError`` and
+writes no results; either way nothing is graded. So before otter sees the notebook, a one-line
+cell goes in front of each code cell that writes that cell's number to a file, and the notebook
+takes the name its ``otter.Notebook("...")`` cell reads (under another name that cell fails, the
+``grader.check`` cells with it, and otter's last cell runs every test at once). When otter runs
+past ``timeout`` s or the kernel dies, the last number written names the cell that was running:
+the cell is emptied, the tests of its question (the question whose ``grader.check`` is in it or
+comes next) are left out of the autograder zip, and otter runs again, ``timeout`` s at most per
+run. That question gets 0, with the reason in ``message``; the others are graded as usual. Where
+no cell can be blamed (a loop in otter's own last cell, for a question whose ``grader.check`` cell
+was deleted), every question gets 0, with the reason.
 """
 import argparse
-import copy
 import csv
 import json
 import re
@@ -76,10 +77,10 @@ def _marked(nb, progress):
     cells = []
     for i, cell in enumerate([*nb.cells, None]):
         if cell is None or cell.cell_type == "code":
-            marker = copy.deepcopy(next(c for c in nb.cells if c.cell_type == "code"))
-            marker.update(source=f'open(r"{progress}", "w").write("{i}");', outputs=[], metadata={})
-            if "id" in marker:
-                marker.id = f"grader-marker-{i}"
+            marker = nbformat.v4.new_code_cell(f'open(r"{progress}", "w").write("{i}");',
+                                               id=f"grader-marker-{i}")
+            if nb.nbformat_minor < 5:  # cell ids came with nbformat 4.5
+                del marker["id"]
             cells.append(marker)
         if cell is not None:
             cells.append(cell)
@@ -170,19 +171,19 @@ def grade_one(notebook, autograder, timeout=300):
                 return {}, why.format(where="otter's set-up cells")
             i = int(progress.read_text())
             if i >= len(nb.cells):
-                return dict.fromkeys(qs, 0.0), why.format(
-                    where="otter's last cell (the tests of questions without grader.check)"
-                ) + ": every question gets 0"
+                return dict.fromkeys(qs, 0.0), "every question gets 0: " + why.format(
+                    where="otter's last cell (the tests of questions without grader.check)")
             line = next((l.strip() for l in nb.cells[i].source.splitlines() if l.strip()), "")
             why = why.format(where=f"the cell `{line[:60]}`")
             nb.cells[i].source = f"# emptied by the grader: {why}"
             question = _question_of(nb.cells, i)
-            if question in skipped or question is None:
+            if question not in qs or question in skipped:
                 notes.append(why)
             else:
                 skipped[question] = why
         else:
-            return dict.fromkeys(qs, 0.0), f"{why}; gave up after {len(qs) + 2} runs: every question gets 0"
+            why = f"every question gets 0 (gave up after {len(qs) + 2} runs): {why}"
+            return dict.fromkeys(qs, 0.0), why
     scores, messages = {}, {}
     for test in tests:
         if "score" not in test:  # the "Public Tests" summary
@@ -229,7 +230,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("grades.csv"), help="CSV to write")
     parser.add_argument("--autograder", type=Path, default=None,
                         help=f"otter autograder zip (default: newest in {AUTOGRADER_DIR})")
-    parser.add_argument("--timeout", type=int, default=300, help="seconds per submission")
+    parser.add_argument("--timeout", type=int, default=300,
+                        help="seconds per otter run (a notebook that loops or crashes runs again)")
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
