@@ -2,18 +2,17 @@
 
 A fresh Python stands in for Colab: torch, torchvision and the rest are already installed
 (this environment's packages, seen through a folder of links) and edu_gen is not. The first
-cell of book/vae/elbo.ipynb runs as Colab would run it, its own `%pip install` line, with only
-the git address replaced by a copy of the working tree (no lock). Then the chapter runs in the
-quick profile, and the test checks that edu_gen came from that install and that torch and
-torchvision are the very same as before.
+cell of book/vae/elbo.ipynb runs as on Colab, its own `%pip install` line, with only the git
+address replaced by a copy of the working tree (no lock). Then the chapter runs in the quick
+profile, and the test checks that edu_gen is a real install from that copy, that the cell
+installed nothing else, and that torch and torchvision are the very ones of before.
 """
 import json
-import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-import time
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -24,100 +23,104 @@ from scripts.colab_cell import colab_cell_source, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "vae" / "elbo.ipynb"
-# What `pip install` of edu_gen needs from the working tree (pyproject.toml's packages, readme,
-# license); a copy, so that the build leaves no build/ folder in the tree.
+# What pip needs to build edu_gen (pyproject.toml's package, readme and license), copied so
+# that the build leaves no build/ folder in the working tree.
 SOURCES = ["pyproject.toml", "README.md", "LICENSE", "edu_gen"]
-REPORT = """\
-import json, edu_gen, torch, torchvision
-print("REPORT" + json.dumps({"edu_gen": edu_gen.__file__,
-      "torch": [torch.__version__, torch.__file__],
-      "torchvision": [torchvision.__version__, torchvision.__file__]}))"""
+VERSIONS = """\
+import json, importlib.metadata as md, torch, torchvision
+print(json.dumps({"torch": [torch.__version__, torch.__file__],
+                  "torchvision": [torchvision.__version__, torchvision.__file__],
+                  "packages": sorted(f"{d.metadata['Name']}=={d.version}" for d in md.distributions())}))
+"""
+
+
+def run(python, code):
+    # cwd: anywhere but the repository, whose edu_gen folder would be imported
+    return subprocess.run([python, "-c", code], cwd=python.parent, check=True,
+                          capture_output=True, text=True).stdout
 
 
 def colab_python(tmp_path):
-    """A new venv that sees every package of this one except edu_gen; its python's path."""
+    """A new venv that sees every package of this one but edu_gen; the path of its python."""
     try:
         import venv  # noqa: F401  (Debian ships it apart, as python3-venv)
     except ImportError:
-        pytest.skip("the venv module is not installed")
+        pytest.skip("no venv module to make the Colab stand-in (apt-get install python3-venv)")
     env = tmp_path / "colab"
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", env], check=True)
     python = env / "bin" / "python"
+    # Outside the venv: pip never uninstalls what lies outside the environment it installs in,
+    # so nothing here can reach the links' targets.
     preinstalled = tmp_path / "preinstalled"
     preinstalled.mkdir()
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
         if not entry.name.lower().startswith(("edu_gen", "edu-gen", "__editable__")):
             (preinstalled / entry.name).symlink_to(entry)
-    site_packages = run(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-    Path(site_packages, "preinstalled.pth").write_text(
+    site_packages = Path(run(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip())
+    (site_packages / "preinstalled.pth").write_text(
         f"import site; site.addsitedir({str(preinstalled)!r})\n")
-    return python
+    return python, site_packages
 
 
-def run(python, code):
-    # cwd: not the repository, whose edu_gen folder would shadow the install
-    return subprocess.run([python, "-c", code], cwd=python.parent, check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def installed(python):
-    """torch's and torchvision's version and file, and the names of every installed package."""
-    return json.loads(run(python, """if True:
-        import json, importlib.metadata as md, torch, torchvision
-        print(json.dumps({"torch": [torch.__version__, torch.__file__],
-              "torchvision": [torchvision.__version__, torchvision.__file__],
-              "packages": sorted(d.metadata["Name"] + "==" + d.version for d in md.distributions())}))
-    """))
-
-
-def kernel(tmp_path, python):
-    """A Jupyter kernel named colab that runs the new python, in the quick profile."""
+def colab_kernel(tmp_path, python):
+    """A Jupyter kernel named colab on the new python; the folder to put on JUPYTER_PATH."""
     spec = tmp_path / "jupyter" / "kernels" / "colab"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Colab stand-in", "language": "python",
-        "env": {"EDU_GEN_PROFILE": "quick"}}))
+        "env": {"EDU_GEN_PROFILE": "quick",
+                # This machine's pip settings (a constraints file, say) are not Colab's.
+                "PIP_CONFIG_FILE": "/dev/null",
+                # Build with the setuptools at hand, offline ("0" is how pip spells
+                # --no-build-isolation in the environment).
+                "PIP_NO_BUILD_ISOLATION": "0"}}))
     return tmp_path / "jupyter"
 
 
-def test_colab_cell_keeps_torch_and_the_chapter_runs(tmp_path, monkeypatch):
-    start = time.perf_counter()
-    python = colab_python(tmp_path)
-    # The stand-in has torch and no edu_gen, as Colab before the first cell.
-    assert run(python, "import torch; print(torch.__file__)").startswith(str(tmp_path / "preinstalled"))
-    assert run(python, "import importlib.util as u; print(u.find_spec('edu_gen'))") == "None"
-    before = installed(python)
-
-    source = tmp_path / "edu-gen"
-    source.mkdir()
+def copy_sources(destination):
+    destination.mkdir()
     for name in SOURCES:
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(ROOT / name, destination / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy(ROOT / name, source)
+            shutil.copy(ROOT / name, destination)
+    return destination
+
+
+def test_colab_cell_keeps_torch_and_the_chapter_runs(tmp_path, monkeypatch):
+    python, site_packages = colab_python(tmp_path)
+    # Before the first cell, as on Colab: torch is there and edu_gen is not.
+    assert "None" in run(python, "import importlib.util as u; print(u.find_spec('edu_gen'))")
+    before = json.loads(run(python, VERSIONS))
+    assert before["torch"][1].startswith(str(tmp_path / "preinstalled"))
+
     notebook = nbformat.read(CHAPTER, as_version=4)
-    first = notebook.cells[0]
-    assert first.source == colab_cell_source(), "run `python scripts/colab_cell.py`"
-    first.source = first.source.replace(f"git+{repository_url()}", source.as_uri())
-    assert f'%pip install --quiet "edu-gen @ {source.as_uri()}"' in first.source
+    install = notebook.cells[0]
+    assert install.source == colab_cell_source(), "run `python scripts/colab_cell.py`"
+    source = copy_sources(tmp_path / "edu-gen")
+    install.source = install.source.replace(f"git+{repository_url()}", source.as_uri())
+    assert f'"edu-gen @ {source.as_uri()}"' in install.source
     # Colab's kernel has imported google.colab before any cell runs.
     notebook.cells.insert(0, nbformat.v4.new_code_cell(
         'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")'))
-    notebook.cells.append(nbformat.v4.new_code_cell(REPORT))
+    notebook.cells.append(nbformat.v4.new_code_cell("import edu_gen\nprint(edu_gen.__file__)\n"
+                                                    + VERSIONS))
 
-    monkeypatch.setenv("JUPYTER_PATH", str(kernel(tmp_path, python)))
+    monkeypatch.setenv("JUPYTER_PATH", str(colab_kernel(tmp_path, python)))
+    # Raises CellExecutionError, with the cell and its traceback, if any cell fails.
     NotebookClient(notebook, kernel_name="colab", timeout=600,
                    resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
 
-    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
-    after = json.loads(printed.split("REPORT", 1)[1])
-    site_packages = python.parent.parent / "lib"
-    assert Path(after["edu_gen"]).is_relative_to(site_packages), (
-        f"edu_gen came from {after['edu_gen']}, not from the install into {site_packages}")
+    pip_said = "".join(o.get("text", "") for o in install.outputs)
+    assert "ERROR" not in pip_said, pip_said
+    edu_gen_file, versions = "".join(o.get("text", "") for o in notebook.cells[-1].outputs).split("\n", 1)
+    after = json.loads(versions)
+    assert Path(edu_gen_file).is_relative_to(site_packages), (
+        f"the chapter imported edu_gen from {edu_gen_file}, not from the install into {site_packages}")
     assert after["torch"] == before["torch"], "the install cell changed torch"
     assert after["torchvision"] == before["torchvision"], "the install cell changed torchvision"
-    now = installed(python)
-    assert set(now["packages"]) - set(before["packages"]) == {"edu-gen==0.1.0"}
-    assert set(before["packages"]) <= set(now["packages"])
-    print(f"Colab stand-in: {time.perf_counter() - start:.0f} s")
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert set(after["packages"]) == {*before["packages"], f"edu-gen=={version}"}, (
+        "the install cell installed more than edu-gen")
