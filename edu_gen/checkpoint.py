@@ -9,7 +9,12 @@ from pathlib import Path
 
 import torch
 
+from .gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .vae import VAE
+
+# The networks save_gan can rebuild from their constructor arguments (``.config``).
+GAN_NETWORKS = {cls.__name__: cls for cls in
+                (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator)}
 
 
 class CheckpointError(RuntimeError):
@@ -74,6 +79,41 @@ def load_vae(path, map_location="cpu"):
     model = VAE(**{**config, "hidden": tuple(config["hidden"])})
     extra = load_checkpoint(path, model, map_location)
     return model, extra
+
+
+def save_gan(path, generator, discriminator, **extra):
+    """Save both networks of a GAN, their classes and constructor arguments, so ``load_gan``
+    rebuilds them; ``extra`` plain values (numbers, lists, dicts) are kept beside them."""
+    networks = {}
+    for role, net in (("generator", generator), ("discriminator", discriminator)):
+        name = type(net).__name__
+        if name not in GAN_NETWORKS:
+            raise TypeError(f"save_gan rebuilds {', '.join(GAN_NETWORKS)}; for a {name}, save its "
+                            "weights with save_checkpoint and build it yourself before loading")
+        networks[role] = {"class": name, "config": net.config, "weights": net.state_dict()}
+    return write_atomically({"gan": networks, **extra}, path)
+
+
+def load_gan(path, map_location="cpu"):
+    """Rebuild ``(generator, discriminator, extra)`` saved by ``save_gan``, in eval mode
+    (read with ``torch.load(weights_only=True)``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}: train the GAN first, or check the path")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+        saved = state["gan"]
+        nets = [GAN_NETWORKS[saved[role]["class"]](**saved[role]["config"])
+                for role in ("generator", "discriminator")]
+        for net, role in zip(nets, ("generator", "discriminator")):
+            net.load_state_dict(saved[role]["weights"])
+            net.eval()
+    except Exception as error:
+        raise CheckpointError(
+            f"{path} is not a GAN checkpoint written by save_gan ({type(error).__name__}: "
+            f"{error}); it may be truncated or corrupt: delete it and train again, or restore "
+            "a copy") from error
+    return nets[0], nets[1], {key: value for key, value in state.items() if key != "gan"}
 
 
 # --- resumable training ----------------------------------------------------------------

@@ -79,6 +79,8 @@ class MLPGenerator(Generator):
         if latent_dim < 1 or hidden < 1 or layers < 1:
             raise ValueError("latent_dim, hidden and layers must be at least 1")
         self.latent_dim, self.n_classes, self.out_shape = latent_dim, n_classes, tuple(out_shape)
+        self.config = dict(latent_dim=latent_dim, out_shape=list(out_shape), hidden=hidden,
+                           layers=layers, tanh=tanh, n_classes=n_classes)
         out_features = int(torch.tensor(self.out_shape).prod())
         self.net = mlp([latent_dim + n_classes, *[hidden] * layers, out_features])
         if tanh:
@@ -101,6 +103,8 @@ class MLPDiscriminator(nn.Module):
         if pack < 1:
             raise ValueError(f"pack must be at least 1, got {pack}")
         self.in_shape, self.pack, self.n_classes = tuple(in_shape), pack, n_classes
+        self.config = dict(in_shape=list(in_shape), hidden=hidden, layers=layers, pack=pack,
+                           spectral_norm=spectral_norm, n_classes=n_classes)
         in_features = int(torch.tensor(self.in_shape).prod()) + n_classes
         self.net = mlp([in_features * pack, *[hidden] * layers, 1],
                        activation=lambda: nn.LeakyReLU(0.2))
@@ -130,6 +134,7 @@ class DCGANGenerator(Generator):
     def __init__(self, latent_dim=100, ngf=64, n_classes=0):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
+        self.config = dict(latent_dim=latent_dim, ngf=ngf, n_classes=n_classes)
         self.net = nn.Sequential(
             nn.ConvTranspose2d(latent_dim + n_classes, 4 * ngf, 7, 1, 0, bias=False),
             nn.BatchNorm2d(4 * ngf), nn.ReLU(),
@@ -155,6 +160,8 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, ndf=64, batch_norm=True, spectral_norm=False, n_classes=0):
         super().__init__()
         self.n_classes = n_classes
+        self.config = dict(ndf=ndf, batch_norm=batch_norm, spectral_norm=spectral_norm,
+                           n_classes=n_classes)
         self.net = nn.Sequential(
             nn.Conv2d(1 + n_classes, ndf, 4, 2, 1), nn.LeakyReLU(0.2),           # 14x14
             nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=not batch_norm),               # 7x7

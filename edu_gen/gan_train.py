@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from .checkpoint import resume_training, save_training
 from .gan import has_batch_norm
 from .gan_diagnosis import GAN_DIVERGED_HINT, divergence_cause
+from .logs import fixed_noise, gan_samples, log_epoch, open_log
 from .runtime import device_of
 from .train import (EpochSums, adam, check_training, lr_schedule, record_epoch,
                     stopped_by_hand)
@@ -190,7 +191,7 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
 def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_critic=1,
               lr=2e-4, betas=(0.5, 0.999), batch_size=128, labels=None, gp_weight=10.0,
               weight_clip=None, label_smoothing=0.0, lr_decay=False, on_epoch_end=None,
-              desc="GAN", checkpoint=None):
+              desc="GAN", checkpoint=None, log_dir=None):
     """Train ``generator`` against ``discriminator`` on ``data`` (N, ...); return the history
     ``{metric: [per-epoch means]}``: the two losses, D(x) and D(G(z)) (probabilities for the
     minimax and non-saturating losses, raw critic values otherwise), and the gradient norms
@@ -201,7 +202,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     learning rates linearly to 0 over the epochs. ``checkpoint``: a file path written after
     every epoch (both networks, both optimizers, the history, the random states); a later
     call with the same path continues from the last completed epoch, exactly as if never
-    stopped. Raises ``TrainingDiverged`` when a loss becomes NaN or infinite, with a message
+    stopped. ``log_dir``: a folder for TensorBoard logs of every epoch's metrics and, for
+    images, 64 samples G(z) of fixed codes (``edu_gen.logs``). Raises ``TrainingDiverged`` when a loss becomes NaN or infinite, with a message
     naming the likely cause.
     """
     check_training(epochs, batch_size)
@@ -223,6 +225,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     networks, optimizers = [generator, discriminator], [g_opt, d_opt, *schedules]
     start, history = resume_training(checkpoint, networks, optimizers, settings) \
         if checkpoint else (0, {})
+    log = open_log(log_dir, start) if log_dir else None
+    pixel_range = (-1, 1) if data.min() < 0 else (0, 1)   # of the logged sample grids
     generator.train()
     discriminator.train()
     bar = tqdm(range(start, epochs), desc=desc)
@@ -244,10 +248,16 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
                 schedule.step()
             if checkpoint:
                 save_training(checkpoint, networks, optimizers, epoch + 1, history, settings)
+            if log:
+                z = fixed_noise(64, generator.latent_dim, device)
+                log_epoch(log, epoch, means, gan_samples(generator, z, pixel_range))
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
     except KeyboardInterrupt:
         stopped_by_hand(history)
+    finally:
+        if log:
+            log.close()
     generator.eval()
     discriminator.eval()
     return history

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .checkpoint import resume_training, save_training
 from .data import check_images
 from .elbo import check_beta
+from .logs import fixed_noise, log_epoch, open_log, vae_samples
 from .runtime import device_of
 from .train import (EpochSums, adam, check_training, lr_schedule, record_epoch,
                     stopped_by_hand)
@@ -53,7 +54,7 @@ def vae_step(model, optimizer, x, labels=None, beta=1.0, free_bits=0.0):
 
 def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize=True,
               labels=None, kl_warmup_epochs=0, free_bits=0.0, lr_decay=False,
-              on_epoch_end=None, desc="VAE", step=vae_step, checkpoint=None):
+              on_epoch_end=None, desc="VAE", step=vae_step, checkpoint=None, log_dir=None):
     """Train ``model`` on ``images`` (N, 1, 28, 28) in [0, 1] with Adam; return the history
     ``{metric: [per-epoch means]}`` of loss, neg_elbo, distortion and rate, in nats.
 
@@ -65,7 +66,8 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     ``checkpoint``: a file path; after every epoch the model, optimizer, history and random
     states are written to it, and a later call with the same path continues from the last
     completed epoch, exactly as if never stopped (a disconnect or a kill loses at most the
-    epoch under way). Ctrl-C ends training early and keeps what was learned.
+    epoch under way). ``log_dir``: a folder for TensorBoard logs of every epoch's metrics and
+    64 samples (``edu_gen.logs``). Ctrl-C ends training early and keeps what was learned.
     """
     check_images(images)
     check_training(epochs, batch_size)
@@ -86,6 +88,7 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
                     conditional=labels is not None, epochs=epochs if lr_decay else None)
     start, history = resume_training(checkpoint, [model], [optimizer, schedule], settings) \
         if checkpoint else (0, {})
+    log = open_log(log_dir, start) if log_dir else None
     model.train()
     bar = tqdm(range(start, epochs), desc=desc)
     try:
@@ -103,9 +106,15 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
             schedule.step()
             if checkpoint:
                 save_training(checkpoint, [model], [optimizer, schedule], epoch + 1, history, settings)
+            if log:
+                z = fixed_noise(64, model.latent_dim, device)
+                log_epoch(log, epoch, means, vae_samples(model, z, model.n_classes))
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
     except KeyboardInterrupt:
         stopped_by_hand(history)
+    finally:
+        if log:
+            log.close()
     model.eval()
     return history

@@ -2,7 +2,10 @@ import pytest
 import torch
 
 from edu_gen.autoencoder import Autoencoder
-from edu_gen.checkpoint import CheckpointError, load_checkpoint, load_vae, save_checkpoint, save_vae
+from edu_gen.checkpoint import (CheckpointError, load_checkpoint, load_gan, load_vae,
+                                save_checkpoint, save_gan, save_vae)
+from edu_gen.gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from edu_gen.gan_train import train_gan
 from edu_gen.vae import VAE
 
 
@@ -54,6 +57,9 @@ def test_checkpoint_refuses_pickled_code(tmp_path):
     torch.save({"model": vae.state_dict(), "config": vae.config, "payload": PlantsAFile(marker)}, path)
     with pytest.raises(CheckpointError, match="not a VAE checkpoint"):
         load_vae(path)
+    torch.save({"gan": {}, "payload": PlantsAFile(marker)}, path)
+    with pytest.raises(CheckpointError, match="not a GAN checkpoint"):
+        load_gan(path)
     assert not marker.exists(), "loading a checkpoint ran code hidden in it"
 
 
@@ -74,3 +80,41 @@ def test_a_corrupt_or_missing_vae_checkpoint_says_what_to_do(tmp_path):
         load_vae(path)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_vae(tmp_path / "missing.pt")
+
+
+GANS = {
+    "mlp, spectral norm, PacGAN": lambda: (
+        MLPGenerator(latent_dim=3, hidden=16), MLPDiscriminator(hidden=16, pack=2, spectral_norm=True)),
+    "dcgan, conditional": lambda: (
+        DCGANGenerator(latent_dim=8, ngf=4, n_classes=10), DCGANDiscriminator(ndf=4, n_classes=10)),
+    "dcgan critic without batch norm": lambda: (
+        DCGANGenerator(latent_dim=8, ngf=4), DCGANDiscriminator(ndf=4, batch_norm=False)),
+}
+
+
+@pytest.mark.parametrize("kind", GANS)
+def test_a_gan_round_trip_rebuilds_both_networks(tmp_path, kind):
+    torch.manual_seed(0)
+    generator, discriminator = GANS[kind]()
+    conditional = generator.n_classes > 0
+    data = torch.randn(64, 2) if isinstance(generator, MLPGenerator) else torch.rand(64, 1, 28, 28) * 2 - 1
+    labels = torch.arange(64) % 10 if conditional else None
+    train_gan(generator, discriminator, data, 1, batch_size=16, labels=labels)  # batch norm stats move
+    path = save_gan(tmp_path / "gan.pt", generator, discriminator, epochs=1)
+    loaded_g, loaded_d, extra = load_gan(path)
+    assert extra == {"epochs": 1} and not loaded_g.training and not loaded_d.training
+    z, y = generator.sample_noise(8), (torch.arange(8) if conditional else None)
+    torch.testing.assert_close(loaded_g(z, y), generator(z, y), rtol=0, atol=0)
+    x = data[:8]
+    torch.testing.assert_close(loaded_d(x, y), discriminator(x, y), rtol=0, atol=0)
+
+
+def test_a_corrupt_missing_or_unknown_gan_checkpoint_says_what_to_do(tmp_path):
+    path = save_gan(tmp_path / "gan.pt", MLPGenerator(hidden=8), MLPDiscriminator(hidden=8))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_gan(path)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_gan(tmp_path / "missing.pt")
+    with pytest.raises(TypeError, match="save_checkpoint"):
+        save_gan(tmp_path / "other.pt", torch.nn.Linear(2, 2), MLPDiscriminator(hidden=8))
