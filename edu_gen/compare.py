@@ -17,7 +17,7 @@ from .gan_train import train_gan
 from .metrics import evaluate_samples
 from .runtime import seed_everything
 from .vae import VAE
-from .vae_eval import iwae_nll
+from .vae_eval import grey_fraction, iwae_nll
 from .vae_train import train_vae
 
 FLOOR = "real digits"
@@ -42,7 +42,7 @@ PROFILES = {
                  iwae_k=1000, iwae_digits=10000),
 }
 FIELDS = ["model", "seed", "fd", "kid", "kid_se", "precision", "recall", "density", "coverage",
-          "class_tv", "nll", "seconds", "epochs", "parameters", "sampler_parameters", "infers_z"]
+          "class_tv", "grey", "nll", "seconds", "epochs", "parameters", "sampler_parameters", "infers_z"]
 
 
 def count(*modules):
@@ -113,6 +113,7 @@ def measure(name, samples, test_images, train_images, networks=None, profile="qu
     m = evaluate_samples(samples, test_images[:p["n_samples"]].cpu(), seed=seed)
     row = {k: m[k] for k in ("fd", "kid", "kid_se", "precision", "recall", "density",
                              "coverage", "class_tv")}
+    row["grey"] = grey_fraction(samples)   # share of pixels in (0.2, 0.8): blur, not ink or paper
     row["nll"] = None
     if name in VAES:   # a VAE has a density: its IWAE bound on held-out digits, in nats
         row["nll"] = iwae_nll(networks[0], test_images[:p["iwae_digits"]], k=p["iwae_k"], seed=seed)
