@@ -26,11 +26,18 @@ PLANTED = [
     ("d_loss_sigmoid", "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
      "return -(torch.log(torch.sigmoid(real_logits)).mean()"
      " + torch.log(1 - torch.sigmoid(fake_logits)).mean())", "q2",
-     "inf or NaN for logits of +-100"),
+     "inf or NaN for logits like +-100"),
+    ("d_loss_bce_sigmoid", "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
+     "return F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits))"
+     " + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))", "q2",
+     "clamps the log at -100"),
     ("alpha_normal", "alpha = torch.rand(", "alpha = torch.randn(", "q3",
      "not from a normal with torch.randn"),
+    ("alpha_per_batch", "alpha = torch.rand((len(real),) + (1,) * (real.dim() - 1),",
+     "alpha = torch.rand((1,) * real.dim(),", "q3", "draw one alpha per example"),
     ("not_detached", "fake = generator(z).detach()", "fake = generator(z)", "q4",
      "detach the fakes"),
+    ("d_not_frozen", "    discriminator.requires_grad_(False)\n", "", "q4", "freeze it"),
     ("minimax_g", "loss = F.softplus(-discriminator(generator(z))).mean()",
      "loss = -F.softplus(discriminator(generator(z))).mean()", "q4", "minimax"),
     ("collapsed", 'ring_figures = {"modes": ', 'ring_figures = {"modes": 3, "was": ', "q5",
@@ -95,10 +102,12 @@ def test_autograder_zip_has_every_question(assigned):
 
 def test_student_notebook_has_no_solution(assigned):
     student = (assigned / "student" / "hw2_gan.ipynb").read_text()
+    code = "\n".join(c.source for c in nbformat.reads(student, as_version=4).cells
+                     if c.cell_type == "code")  # the prompts may name a call, e.g. requires_grad_
     lines = _solution_lines()
     assert len(lines) >= 25
     for line in lines:
-        assert line not in student and json.dumps(line)[1:-1] not in student, line
+        assert line not in code, line
     # the hidden tests stay in the autograder only, and so does the written answer
     autograder = (assigned / "autograder" / "hw2_gan.ipynb").read_text()
     for hidden in ("test_value_identity", "test_losses_extreme_logits",
