@@ -53,16 +53,19 @@ $(READY): pyproject.toml requirements-lock.txt
 lock: $(READY)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^edu-gen' > requirements-lock.txt
 
-# Homework 1 (otter-grader): the student and autograder notebooks and the autograder zip, offline.
+# Homework 1 (VAE) and 2 (GAN), otter-grader: student and autograder notebooks, autograder zips.
 assignments: $(READY)
-	rm -rf _build/homework/hw1_vae
+	rm -rf _build/homework/hw1_vae _build/homework/hw2_gan
 	$(PY) -m otter assign homework/hw1_vae/hw1_vae.ipynb _build/homework/hw1_vae
+	$(PY) -m otter assign homework/hw2_gan/hw2_gan.ipynb _build/homework/hw2_gan
 
 # Grade a folder of submitted notebooks into one CSV: make grade SUBMISSIONS=path/to/folder
+# (HOMEWORK=hw2_gan for the GAN homework)
 SUBMISSIONS ?= submissions
 GRADES      ?= grades.csv
+HOMEWORK    ?= hw1_vae
 grade: $(READY)
-	$(PY) scripts/grade.py $(SUBMISSIONS) --out $(GRADES)
+	$(PY) scripts/grade.py $(SUBMISSIONS) --homework $(HOMEWORK) --out $(GRADES)
 
 clean:
 	rm -rf _build .jupyter_cache

@@ -1,6 +1,7 @@
 """Grade every homework notebook in a folder with otter, offline, into one CSV.
 
-    python scripts/grade.py SUBMISSIONS_DIR [--out grades.csv] [--autograder ZIP] [--timeout 300] [--jobs 1]
+    python scripts/grade.py SUBMISSIONS_DIR [--homework hw1_vae|hw2_gan] [--out grades.csv]
+                            [--autograder ZIP] [--timeout 300] [--jobs 1]
 
 Each ``*.ipynb`` in SUBMISSIONS_DIR is one student (the file's stem). It is run by
 ``otter run`` (no container: the grading machine's Python needs torch) in a subprocess with a
@@ -8,7 +9,8 @@ timeout, and otter's ``results.json`` becomes one row: points per question, the 
 ``message`` naming what failed (the first assertion of each failing test). A file that is not a
 notebook, or that otter cannot grade, still gets a row, with the reason in ``message``; the run
 never stops at a bad submission. The autograder zip is the newest one that ``make assignments``
-wrote under _build/homework/hw1_vae/autograder/ unless --autograder says.
+wrote under _build/homework/HOMEWORK/autograder/ (``--homework``, hw1_vae by default) unless
+--autograder says.
 
 A cell that loops forever or kills its kernel (``os._exit``, a segfault, out of memory) costs
 its question, not the whole notebook. ``otter run`` 7.0 executes the notebook with nbclient
@@ -39,7 +41,17 @@ import nbformat
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-AUTOGRADER_DIR = ROOT / "_build" / "homework" / "hw1_vae" / "autograder"
+HOMEWORKS = ("hw1_vae", "hw2_gan")
+
+
+def autograder_dir(homework="hw1_vae"):
+    """The folder where ``make assignments`` writes ``homework``'s autograder zip."""
+    if homework not in HOMEWORKS:
+        raise ValueError(f"unknown homework {homework!r}: use one of {HOMEWORKS}")
+    return ROOT / "_build" / "homework" / homework / "autograder"
+
+
+AUTOGRADER_DIR = autograder_dir("hw1_vae")
 
 
 def find_autograder(folder=AUTOGRADER_DIR):
@@ -198,9 +210,10 @@ def grade_one(notebook, autograder, timeout=300):
     return scores, "; ".join([*(messages[q] for q in sorted(messages)), *notes])
 
 
-def grade_folder(folder, out_csv, autograder=None, timeout=300, jobs=1):
-    """Grade every ``*.ipynb`` in ``folder`` into ``out_csv`` (``jobs`` at a time); returns the rows."""
-    autograder = Path(autograder) if autograder else find_autograder()
+def grade_folder(folder, out_csv, autograder=None, timeout=300, jobs=1, homework="hw1_vae"):
+    """Grade every ``*.ipynb`` in ``folder`` into ``out_csv`` (``jobs`` at a time); returns the rows.
+    Without ``autograder``, the newest zip of ``homework`` that ``make assignments`` wrote."""
+    autograder = Path(autograder) if autograder else find_autograder(autograder_dir(homework))
     qs = questions(autograder)
     notebooks = sorted(Path(folder).glob("*.ipynb"))
     with ThreadPoolExecutor(max(1, jobs)) as pool:
@@ -228,15 +241,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("submissions", type=Path, help="folder of student notebooks (*.ipynb)")
     parser.add_argument("--out", type=Path, default=Path("grades.csv"), help="CSV to write")
+    parser.add_argument("--homework", choices=HOMEWORKS, default="hw1_vae",
+                        help="which homework (default: hw1_vae); chooses the autograder folder")
     parser.add_argument("--autograder", type=Path, default=None,
-                        help=f"otter autograder zip (default: newest in {AUTOGRADER_DIR})")
+                        help="otter autograder zip (default: newest in "
+                             "_build/homework/HOMEWORK/autograder)")
     parser.add_argument("--timeout", type=int, default=300,
                         help="seconds per otter run (a notebook that loops or crashes runs again)")
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
-    rows = grade_folder(args.submissions, args.out, args.autograder, args.timeout, args.jobs)
+    rows = grade_folder(args.submissions, args.out, args.autograder, args.timeout, args.jobs,
+                        args.homework)
     print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
 
 

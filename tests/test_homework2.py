@@ -1,0 +1,181 @@
+"""Homework 2 (the GAN, otter-grader): otter assign builds it offline, the student's copy holds
+no solution, the solution earns full marks, and each usual mistake costs exactly its question.
+The training of q5 is not rerun here: its cell is tagged otter_ignore, and q5 grades the figures
+that the student copied into ``ring_figures``."""
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from scripts.grade import ROOT, autograder_dir, find_autograder, grade_folder, questions
+
+MASTER = ROOT / "homework" / "hw2_gan" / "hw2_gan.ipynb"
+POINTS = {"q1": 2.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 1.0}   # and q6, 1 point by hand
+FUNCTIONS = ("optimal_discriminator", "gan_value", "d_loss", "g_loss", "gradient_penalty",
+             "d_step", "g_step")
+
+# (student, text in the solution, what replaces it, the question that must lose all its points,
+#  a phrase the CSV message must contain)
+PLANTED = [
+    ("value_nan", "return torch.xlogy(p_data, d).sum() + torch.xlogy(p_g, 1 - d).sum()",
+     "return (p_data * torch.log(d)).sum() + (p_g * torch.log(1 - d)).sum()", "q1", "torch.xlogy"),
+    ("d_loss_sigmoid", "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
+     "return -(torch.log(torch.sigmoid(real_logits)).mean()"
+     " + torch.log(1 - torch.sigmoid(fake_logits)).mean())", "q2",
+     "inf or NaN for logits like +-100"),
+    ("d_loss_bce_sigmoid", "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
+     "return F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits))"
+     " + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))", "q2",
+     "clamps the log at -100"),
+    ("alpha_normal", "alpha = torch.rand(", "alpha = torch.randn(", "q3",
+     "not from a normal with torch.randn"),
+    ("alpha_per_batch", "alpha = torch.rand((len(real),) + (1,) * (real.dim() - 1),",
+     "alpha = torch.rand((1,) * real.dim(),", "q3", "draw one alpha per example"),
+    ("not_detached", "fake = generator(z).detach()", "fake = generator(z)", "q4",
+     "detach the fakes"),
+    ("d_not_frozen", "    discriminator.requires_grad_(False)\n", "", "q4", "freeze it"),
+    ("minimax_g", "loss = F.softplus(-discriminator(generator(z))).mean()",
+     "loss = -F.softplus(discriminator(generator(z))).mean()", "q4", "minimax"),
+    ("collapsed", 'ring_figures = {"modes": ', 'ring_figures = {"modes": 3, "was": ', "q5",
+     "mode collapse"),
+]
+
+
+def _solution_lines():
+    """The lines between # BEGIN SOLUTION and # END SOLUTION in the master's code cells, and
+    the lines that end in # SOLUTION."""
+    lines = []
+    for cell in nbformat.read(MASTER, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() == "# BEGIN SOLUTION":
+                inside = True
+            elif line.strip() == "# END SOLUTION":
+                inside = False
+            elif (inside or line.rstrip().endswith("# SOLUTION")) and line.strip():
+                lines.append(line.replace("# SOLUTION", "").strip())
+    return lines
+
+
+@pytest.fixture(scope="module")
+def assigned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hw2_gan")
+    proc = subprocess.run([sys.executable, "-m", "otter", "assign", str(MASTER), str(out)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def _edit(notebook, old, new):
+    nb = nbformat.read(notebook, as_version=4)
+    hits = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+    assert len(hits) == 1 and hits[0].source.count(old) == 1, f"{old!r} is not once in the solution"
+    hits[0].source = hits[0].source.replace(old, new)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(assigned, tmp_path_factory):
+    """Grade, in one run, the solution, every planted mistake and the unanswered notebook."""
+    solution = assigned / "autograder" / "hw2_gan.ipynb"
+    subs = tmp_path_factory.mktemp("submissions")
+    nbformat.write(nbformat.read(solution, as_version=4), subs / "solution.ipynb")
+    for student, old, new, _, _ in PLANTED:
+        nbformat.write(_edit(solution, old, new), subs / f"{student}.ipynb")
+    student = nbformat.read(assigned / "student" / "hw2_gan.ipynb", as_version=4)
+    nbformat.write(student, subs / "unanswered.ipynb")
+    out = subs / "grades.csv"
+    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=300, jobs=2)
+    with open(out, newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def test_autograder_zip_has_every_question(assigned):
+    assert questions(find_autograder(assigned / "autograder")) == POINTS
+
+
+def test_student_notebook_has_no_solution(assigned):
+    student = (assigned / "student" / "hw2_gan.ipynb").read_text()
+    code = "\n".join(c.source for c in nbformat.reads(student, as_version=4).cells
+                     if c.cell_type == "code")  # the prompts may name a call, e.g. requires_grad_
+    lines = _solution_lines()
+    assert len(lines) >= 25
+    for line in lines:
+        assert line not in code, line
+    # the hidden tests stay in the autograder only, and so does the written answer
+    autograder = (assigned / "autograder" / "hw2_gan.ipynb").read_text()
+    for hidden in ("test_value_identity", "test_losses_extreme_logits",
+                   "test_gradient_penalty_uniform", "test_steps_match_reference",
+                   "test_ring_figures_are_measured", "about 150 times smaller"):
+        assert hidden not in student and hidden in autograder, hidden
+    # the student still gets each function's signature
+    for name in FUNCTIONS:
+        assert re.search(rf"def {name}\(", student), name
+
+
+def test_training_cell_is_not_run_by_the_grader(assigned):
+    cells = nbformat.read(assigned / "student" / "hw2_gan.ipynb", as_version=4).cells
+    training = [c for c in cells if c.cell_type == "code" and "evaluate_generator(" in c.source]
+    assert len(training) == 1 and "otter_ignore" in training[0].metadata.get("tags", [])
+    assert "ring_figures = ...\n" in "".join(c.source for c in cells)
+    # the written question: an answer cell for the student, graded by hand (no test file)
+    assert any("Question 6 (1 point, graded by hand)" in c.source for c in cells)
+    assert any(c.cell_type == "markdown" and "Type your answer here" in c.source for c in cells)
+
+
+def test_colab_install_is_guarded():
+    cells = nbformat.read(MASTER, as_version=4).cells
+    first_code = next(c for c in cells if c.cell_type == "code").source
+    assert 'if "google.colab" in sys.modules:\n    %pip install --quiet otter-grader==7.0.0 ' \
+           '"edu-gen @ git+' in first_code
+
+
+def test_master_figures_meet_the_bar():
+    """The figures in the master are those its training cell printed (see book/instructors.md)."""
+    cells = nbformat.read(MASTER, as_version=4).cells
+    line = next(l for c in cells for l in c.source.splitlines() if l.startswith("ring_figures = "))
+    figures = json.loads(line.split("=", 1)[1].split("#")[0])
+    assert figures["modes"] >= 7 and figures["high_quality"] >= 0.5 and figures["seconds"] <= 120
+
+
+def test_grade_chooses_the_homework():
+    assert autograder_dir() == ROOT / "_build" / "homework" / "hw1_vae" / "autograder"
+    assert autograder_dir("hw2_gan") == ROOT / "_build" / "homework" / "hw2_gan" / "autograder"
+    with pytest.raises(ValueError, match="unknown homework"):
+        autograder_dir("hw3")
+
+
+def _points(row):
+    return {q: float(row[q]) for q in POINTS}
+
+
+def test_solution_gets_full_marks(graded):
+    row = graded["solution"]
+    assert _points(row) == POINTS
+    assert float(row["total"]) == sum(POINTS.values())
+    assert row["message"] == ""
+
+
+@pytest.mark.parametrize("student, old, new, question, phrase", PLANTED, ids=[p[0] for p in PLANTED])
+def test_planted_mistake_costs_its_question(graded, student, old, new, question, phrase):
+    row = graded[student]
+    want = dict(POINTS, **{question: 0.0})
+    assert _points(row) == want, row
+    assert float(row["total"]) == sum(want.values())
+    assert row["message"].startswith(f"{question}: 0/"), row["message"]
+    assert phrase in row["message"], row["message"]
+
+
+def test_unanswered_notebook_says_so(graded):
+    row = graded["unanswered"]
+    assert float(row["total"]) == 0, row
+    for name in ("optimal_discriminator", "d_loss", "gradient_penalty", "d_step"):
+        assert f"{name} returned None" in row["message"], row["message"]
+    assert "ring_figures is not filled in" in row["message"], row["message"]
+    assert len(graded) == 2 + len(PLANTED)
