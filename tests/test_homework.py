@@ -3,12 +3,11 @@ no solution, the solution earns full marks, and each usual mistake costs exactly
 import csv
 import json
 import re
-import subprocess
-import sys
 
 import nbformat
 import pytest
 
+from tests.otter_helpers import edit, otter_assign, solution_lines
 from scripts.grade import ROOT, find_autograder, grade_folder, questions
 
 MASTER = ROOT / "homework" / "hw1_vae" / "hw1_vae.ipynb"
@@ -26,38 +25,9 @@ PLANTED = [
 ]
 
 
-def _solution_lines():
-    """The lines between # BEGIN SOLUTION and # END SOLUTION in the master's code cells."""
-    lines = []
-    for cell in nbformat.read(MASTER, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        inside = False
-        for line in cell.source.splitlines():
-            if line.strip() == "# BEGIN SOLUTION":
-                inside = True
-            elif line.strip() == "# END SOLUTION":
-                inside = False
-            elif inside and line.strip():
-                lines.append(line.strip())
-    return lines
-
-
 @pytest.fixture(scope="module")
 def assigned(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hw1_vae")
-    proc = subprocess.run([sys.executable, "-m", "otter", "assign", str(MASTER), str(out)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
-def _edit(notebook, old, new):
-    nb = nbformat.read(notebook, as_version=4)
-    hits = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
-    assert len(hits) == 1 and hits[0].source.count(old) == 1, f"{old!r} is not once in the solution"
-    hits[0].source = hits[0].source.replace(old, new)
-    return nb
+    return otter_assign(MASTER, tmp_path_factory.mktemp("hw1_vae"))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +37,7 @@ def graded(assigned, tmp_path_factory):
     subs = tmp_path_factory.mktemp("submissions")
     nbformat.write(nbformat.read(solution, as_version=4), subs / "solution.ipynb")
     for student, old, new, _, _ in PLANTED:
-        nbformat.write(_edit(solution, old, new), subs / f"{student}.ipynb")
+        nbformat.write(edit(solution, old, new), subs / f"{student}.ipynb")
     nb = nbformat.read(solution, as_version=4)
     nb.cells = [c for c in nb.cells if "def reparameterize(" not in c.source]
     nbformat.write(nb, subs / "no_q1.ipynb")
@@ -87,7 +57,7 @@ def test_autograder_zip_has_every_question(assigned):
 
 def test_student_notebook_has_no_solution(assigned):
     student = (assigned / "student" / "hw1_vae.ipynb").read_text()
-    lines = _solution_lines()
+    lines = solution_lines(MASTER)
     assert len(lines) >= 6
     for line in lines:
         assert line not in student and json.dumps(line)[1:-1] not in student, line
@@ -164,7 +134,7 @@ def crashed(assigned, tmp_path_factory):
     subs = tmp_path_factory.mktemp("crashes")
     nbformat.write(nbformat.read(solution, as_version=4), subs / "solution.ipynb")
     for student, (old, new, _, _) in CRASHES.items():
-        nbformat.write(_edit(solution, old, new), subs / f"{student}.ipynb")
+        nbformat.write(edit(solution, old, new), subs / f"{student}.ipynb")
     out = subs / "grades.csv"
     grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=60, jobs=2)
     with open(out, newline="") as f:

@@ -5,12 +5,11 @@ that the student copied into ``ring_figures``."""
 import csv
 import json
 import re
-import subprocess
-import sys
 
 import nbformat
 import pytest
 
+from tests.otter_helpers import edit, otter_assign, solution_lines
 from scripts.grade import ROOT, autograder_dir, find_autograder, grade_folder, questions
 
 MASTER = ROOT / "homework" / "hw2_gan" / "hw2_gan.ipynb"
@@ -45,39 +44,9 @@ PLANTED = [
 ]
 
 
-def _solution_lines():
-    """The lines between # BEGIN SOLUTION and # END SOLUTION in the master's code cells, and
-    the lines that end in # SOLUTION."""
-    lines = []
-    for cell in nbformat.read(MASTER, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        inside = False
-        for line in cell.source.splitlines():
-            if line.strip() == "# BEGIN SOLUTION":
-                inside = True
-            elif line.strip() == "# END SOLUTION":
-                inside = False
-            elif (inside or line.rstrip().endswith("# SOLUTION")) and line.strip():
-                lines.append(line.replace("# SOLUTION", "").strip())
-    return lines
-
-
 @pytest.fixture(scope="module")
 def assigned(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hw2_gan")
-    proc = subprocess.run([sys.executable, "-m", "otter", "assign", str(MASTER), str(out)],
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
-def _edit(notebook, old, new):
-    nb = nbformat.read(notebook, as_version=4)
-    hits = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
-    assert len(hits) == 1 and hits[0].source.count(old) == 1, f"{old!r} is not once in the solution"
-    hits[0].source = hits[0].source.replace(old, new)
-    return nb
+    return otter_assign(MASTER, tmp_path_factory.mktemp("hw2_gan"))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +56,7 @@ def graded(assigned, tmp_path_factory):
     subs = tmp_path_factory.mktemp("submissions")
     nbformat.write(nbformat.read(solution, as_version=4), subs / "solution.ipynb")
     for student, old, new, _, _ in PLANTED:
-        nbformat.write(_edit(solution, old, new), subs / f"{student}.ipynb")
+        nbformat.write(edit(solution, old, new), subs / f"{student}.ipynb")
     student = nbformat.read(assigned / "student" / "hw2_gan.ipynb", as_version=4)
     nbformat.write(student, subs / "unanswered.ipynb")
     out = subs / "grades.csv"
@@ -104,7 +73,7 @@ def test_student_notebook_has_no_solution(assigned):
     student = (assigned / "student" / "hw2_gan.ipynb").read_text()
     code = "\n".join(c.source for c in nbformat.reads(student, as_version=4).cells
                      if c.cell_type == "code")  # the prompts may name a call, e.g. requires_grad_
-    lines = _solution_lines()
+    lines = solution_lines(MASTER)
     assert len(lines) >= 25
     for line in lines:
         assert line not in code, line
