@@ -18,6 +18,7 @@ One concept per module, in the order the book uses them:
 - ``repair``           filling in and denoising images with a trained model
 - ``widgets``          interactive latent-space explorers (ipywidgets)
 - ``checkpoint``       saving and loading weights safely
+- ``logs``             TensorBoard logs of a run: every epoch's metrics and a sample grid
 - ``gan``              generators, discriminators, spectral norm, fixed-noise snapshots
 - ``gan_train``        the GAN losses from logits, the D and G steps, the training loop
 - ``gan_diagnosis``    the likely cause of a NaN loss, read from the training logs
@@ -30,6 +31,10 @@ One concept per module, in the order the book uses them:
 - ``text_gan``         Gumbel-max, Gumbel-softmax, a generator and discriminator of names
 - ``text_eval``        judging generated names: overlap, real / new / distinct shares
 - ``rejection``        discriminator rejection sampling
+- ``digit_features``   the shipped digit classifier whose features the metrics use
+- ``metrics``          the book's one yardstick for samples: FD, KID, precision / recall,
+                       density / coverage, class balance, nearest training digit
+- ``compare``          the "VAE or GAN?" chapter's experiment: each model's row of the table
 - ``exercises``        automatic checks of the readers' own implementations
 - ``fast``             speed engineering off the teaching path: compile, channels-last
 """

@@ -14,6 +14,7 @@ MNIST and Fashion-MNIST are looked for in this order, and the source used is pri
 embedded MNIST digits, or a seeded subset of Fashion-MNIST, so CI results repeat everywhere.
 """
 import gzip
+import math
 import os
 import socket
 from pathlib import Path
@@ -269,9 +270,9 @@ def check_images(images, name="images"):
                          "torch.nn.functional.interpolate) or use a model built for that size")
     if len(images) == 0:
         raise ValueError(f"{name} is empty (0 images): pass at least one image")
-    if not torch.isfinite(images).all():
+    low, high = (value.item() for value in torch.aminmax(images))  # one pass; NaN propagates
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(f"{name} contain NaN or infinite values: clean the data first")
-    low, high = images.min().item(), images.max().item()
     if low < 0 or high > 1:
         raise ValueError(f"{name} must lie in [0, 1] (got values in [{low:.3g}, {high:.3g}]): "
                          "divide 0..255 pixels by 255")

@@ -46,3 +46,11 @@ def test_the_lock_pins_what_pyproject_needs():
               *project["optional-dependencies"]["test"]]
     missing = [d for d in wanted if name_of(d).replace("_", "-") not in {n.replace("_", "-") for n in lock}]
     assert not missing, f"requirements-lock.txt lacks {missing}: run `make lock`"
+
+
+def test_the_package_docstring_lists_every_module():
+    """edu_gen/__init__.py is the map of the package: each module has a line there."""
+    listed = set(re.findall(r"^- ``(\w+)``", (ROOT / "edu_gen" / "__init__.py").read_text(), re.M))
+    modules = {p.stem for p in (ROOT / "edu_gen").glob("*.py")} - {"__init__"}
+    assert modules - listed == set(), f"add these modules to edu_gen/__init__.py's list: {modules - listed}"
+    assert listed - modules == set(), f"edu_gen/__init__.py lists modules that do not exist: {listed - modules}"

@@ -147,6 +147,10 @@ def test_a_conditional_vae_trains_on_labels():
     (torch.rand(0, 1, 28, 28), "empty"),
     (torch.rand(10, 1, 28, 28) * 255, r"\[0, 1\].*divide 0\.\.255"),
     (torch.full((10, 1, 28, 28), float("nan")), "NaN"),
+    (torch.rand(10, 1, 28, 28).index_put_((torch.tensor(3),), torch.tensor(float("nan"))),
+     "NaN or infinite"),                                     # one NaN image among valid ones
+    (torch.rand(10, 1, 28, 28).index_put_((torch.tensor(3),), torch.tensor(float("inf"))),
+     "NaN or infinite"),
     (torch.randint(0, 2, (10, 1, 28, 28)), "float"),
 ])
 def test_bad_images_are_refused(images, message):
