@@ -1,5 +1,7 @@
-"""Discriminator rejection sampling (DRS, Azadi et al. 2019): the discriminator corrects
-the generator after training.
+"""Discriminator rejection sampling (DRS, Azadi et al. 2019) in its idealised, simplified
+form: the discriminator corrects the generator after training. The full algorithm of the
+paper accepts with a shifted, clipped score F(x) (constants epsilon and gamma) and updates M
+as it samples; this module keeps with probability exp(logit - M) and fixes M after a burn-in.
 
 The optimal discriminator of Eq. (d-star), D* = p_data / (p_data + p_g), gives the density
 ratio the generator misses:

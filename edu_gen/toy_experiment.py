@@ -67,3 +67,33 @@ def run_toy(method, name, seed=0, epochs=TOY_EPOCHS, device="cpu", on_epoch_end=
     samples, _ = rejection_sample(generator, discriminator, N_SAMPLES, seed=seed)
     centers, sd = mixture_modes(name)
     return generator, history, mode_metric(samples, centers, sd)
+
+
+# The chapter's live runs: a smaller, shorter setup than the table's (3 hidden layers of 128
+# units for both networks, 25,600 ring points, batch 256, lr 1e-3, 10 epochs: 1,000 steps,
+# a few seconds on one CPU thread). ``scripts/mode_collapse_table.py --live`` runs it over
+# several seeds, so the chapter can check its live seed against their spread.
+LIVE_EPOCHS = 10
+LIVE_POINTS = 25600
+LIVE_BATCH = 256
+LIVE_HIDDEN = 128
+LIVE_LR = 1e-3
+LIVE_SNAPSHOTS = 1000    # fixed noise vectors kept by the Snapshots callback
+
+
+def live_ring_run(lr_decay, seed=0, epochs=LIVE_EPOCHS, device="cpu"):
+    """One live run of the chapter: a plain GAN on the ring, its learning rates held constant
+    (``lr_decay=False``) or decayed linearly to 0. Returns (snapshots, metric on 2,500
+    samples, generator, discriminator); ``snapshots`` holds G(z) for 1,000 fixed noise
+    vectors five times during training."""
+    from .gan import Snapshots
+    from .runtime import seed_everything
+
+    seed_everything(seed)
+    g = MLPGenerator(2, (2,), hidden=LIVE_HIDDEN, layers=3).to(device)
+    d = MLPDiscriminator((2,), hidden=LIVE_HIDDEN, layers=3).to(device)
+    points = sample_mixture("ring", LIVE_POINTS, torch.Generator().manual_seed(seed), device)
+    snaps = Snapshots(g, g.sample_noise(LIVE_SNAPSHOTS), every=max(1, epochs // 5))
+    train_gan(g, d, points, epochs, lr=LIVE_LR, batch_size=LIVE_BATCH, lr_decay=lr_decay,
+              on_epoch_end=snaps, desc=f"lr_decay={lr_decay}")
+    return snaps, evaluate_generator(g, "ring", seed=seed), g, d

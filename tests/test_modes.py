@@ -80,3 +80,15 @@ def test_drs_trains_the_same_generator_as_the_plain_gan_and_samples_it_by_reject
     for a, b in zip(plain.parameters(), drs.parameters()):
         assert torch.equal(a, b)
     assert 0 <= metric["modes"] <= 8 and 0 <= metric["high_quality"] <= 1
+
+
+def test_live_ring_run_repeats_itself_and_keeps_its_snapshots():
+    from edu_gen.toy_experiment import LIVE_SNAPSHOTS, live_ring_run
+    snaps, metric, g, _ = live_ring_run(lr_decay=True, seed=4, epochs=1)
+    again, metric_again, g_again, _ = live_ring_run(lr_decay=True, seed=4, epochs=1)
+    assert [epoch for epoch, _ in snaps.samples] == [1]
+    assert snaps.samples[0][1].shape == (LIVE_SNAPSHOTS, 2)
+    assert metric["high_quality"] == metric_again["high_quality"] and metric["modes"] == metric_again["modes"]
+    for a, b in zip(g.parameters(), g_again.parameters()):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(snaps.samples[0][1], again.samples[0][1], rtol=0, atol=0)
