@@ -7,15 +7,15 @@ import nbformat
 
 
 def solution_lines(master):
-    """The lines between # BEGIN SOLUTION and # END SOLUTION in the master's code cells, and
-    the lines that end in # SOLUTION."""
+    """The lines between # BEGIN SOLUTION (or # BEGIN SOLUTION NO PROMPT) and # END SOLUTION in
+    the master's code cells, and the lines that end in # SOLUTION."""
     lines = []
     for cell in nbformat.read(master, as_version=4).cells:
         if cell.cell_type != "code":
             continue
         inside = False
         for line in cell.source.splitlines():
-            if line.strip() == "# BEGIN SOLUTION":
+            if line.strip() in ("# BEGIN SOLUTION", "# BEGIN SOLUTION NO PROMPT"):
                 inside = True
             elif line.strip() == "# END SOLUTION":
                 inside = False

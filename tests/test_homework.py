@@ -1,5 +1,7 @@
 """Homework 1 (the VAE, otter-grader): otter assign builds it offline, the student's copy holds
-no solution, the solution earns full marks, and each usual mistake costs exactly its question."""
+no solution, the solution earns full marks, and each usual mistake costs exactly its question.
+The training of q7 is not rerun here: its cell is tagged otter_ignore, and q7 grades the figures
+that the student copied into ``vae_figures`` (q8 is read by hand)."""
 import csv
 import json
 import re
@@ -11,7 +13,10 @@ from tests.otter_helpers import edit, otter_assign, solution_lines
 from scripts.grade import ROOT, find_autograder, grade_folder, questions
 
 MASTER = ROOT / "homework" / "hw1_vae" / "hw1_vae.ipynb"
-POINTS = {"q1": 2.0, "q2": 2.0, "q3": 3.0, "q4": 2.0}
+POINTS = {"q1": 2.0, "q2": 2.0, "q3": 3.0, "q4": 2.0, "q5": 2.0, "q6": 2.0, "q7": 2.0}  # and q8, 1 by hand
+# solution lines that q6's public test names in its hints ("call optimizer.zero_grad() ...")
+HINTED = {"optimizer.zero_grad()", "loss.backward()", "optimizer.step()"}
+FUNCTIONS = ("reparameterize", "gaussian_kl", "negative_elbo", "iwae_bound", "vae_step")
 
 # (student, text in the solution, what replaces it, the question that must lose all its points,
 #  a phrase the CSV message must contain)
@@ -22,6 +27,17 @@ PLANTED = [
     ("iwae_mean", "return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])",
      "return log_w.mean(0)", "q4", "averaged"),
     ("renamed", "def iwae_bound(log_w):", "def iwae(log_w):", "q4", "iwae_bound is not defined"),
+    ("encode_std", "        return mu, logvar\n", "        return mu, torch.exp(0.5 * logvar)\n", "q5",
+     "logvar is never negative"),
+    ("no_zero_grad", "    optimizer.zero_grad()\n", "", "q6", "call optimizer.zero_grad()"),
+    ("loss_summed", "loss = negative_elbo(model.decode_logits(z), x, mu, logvar).mean()",
+     "loss = negative_elbo(model.decode_logits(z), x, mu, logvar).sum()", "q6",
+     "summed over the batch"),
+    ("no_backward", "    loss.backward()\n", "", "q6", "call loss.backward()"),
+    ("logvar_as_std", "z = reparameterize(mu, logvar, torch.randn_like(mu))",
+     "z = mu + logvar * torch.randn_like(mu)", "q6", "z from reparameterize"),
+    ("missed_target", 'vae_figures = {"neg_elbo": ', 'vae_figures = {"neg_elbo": 113.14, "was": ', "q7",
+     "train longer"),
 ]
 
 
@@ -57,22 +73,55 @@ def test_autograder_zip_has_every_question(assigned):
 
 def test_student_notebook_has_no_solution(assigned):
     student = (assigned / "student" / "hw1_vae.ipynb").read_text()
+    code = "\n".join(c.source for c in nbformat.reads(student, as_version=4).cells
+                     if c.cell_type == "code")
     lines = solution_lines(MASTER)
-    assert len(lines) >= 6
+    assert len(lines) >= 25
     for line in lines:
-        assert line not in student and json.dumps(line)[1:-1] not in student, line
-    # the hidden tests stay in the autograder only
+        assert line not in code, line
+        if line not in HINTED:   # the calls that q6's prompt and hints name may be in the file
+            assert line not in student and json.dumps(line)[1:-1] not in student, line
+    # the hidden tests stay in the autograder only, and so does the written answer
     assert "test_iwae_stable" not in student and "test_reparameterize_gradients" not in student
-    assert "test_iwae_stable" in (assigned / "autograder" / "hw1_vae.ipynb").read_text()
-    # the student still gets each function's signature
-    for name in ("reparameterize", "gaussian_kl", "negative_elbo", "iwae_bound"):
+    autograder = (assigned / "autograder" / "hw1_vae.ipynb").read_text()
+    assert "test_iwae_stable" in autograder
+    for hidden in ("test_vae_matches_reference", "test_vae_step_sgd", "test_vae_figures_are_measured",
+                   "26.52 / ln 2"):
+        assert hidden not in student and hidden in autograder, hidden
+    # the student still gets each function's signature, and the class's
+    for name in FUNCTIONS:
         assert re.search(rf"def {name}\(", student), name
+    for name in ("__init__(self, latent_dim=20, hidden=400)", "encode(self, x)", "decode_logits(self, z)"):
+        assert f"def {name}:" in student, name
+    assert "class VAE(nn.Module):" in student
+
+
+def test_training_cell_is_not_run_by_the_grader(assigned):
+    cells = nbformat.read(assigned / "student" / "hw1_vae.ipynb", as_version=4).cells
+    training = [c for c in cells if c.cell_type == "code" and "load_mnist(" in c.source]
+    assert len(training) == 1 and "otter_ignore" in training[0].metadata.get("tags", [])
+    assert "evaluate(" not in training[0].source   # the check against edu_gen is the solution's
+    assert "vae_figures = ...\n" in "".join(c.source for c in cells)
+    # the written question: an answer cell for the student, graded by hand (no test file)
+    assert any("Question 8 (1 point, graded by hand)" in c.source for c in cells)
+    assert any(c.cell_type == "markdown" and "Type your answer here" in c.source for c in cells)
+
+
+def test_master_figures_meet_the_bar():
+    """The figures in the master are those its training cell printed (see book/instructors.md)."""
+    cells = nbformat.read(MASTER, as_version=4).cells
+    line = next(l for c in cells for l in c.source.splitlines() if l.startswith("vae_figures = "))
+    figures = json.loads(line.split("=", 1)[1].split("#")[0])
+    assert 100 <= figures["neg_elbo"] <= 110 and 0 < figures["kl"] < figures["neg_elbo"]
+    assert figures["seconds"] <= 90
 
 
 def test_colab_install_is_guarded():
     cells = nbformat.read(MASTER, as_version=4).cells
     first_code = next(c for c in cells if c.cell_type == "code").source
     assert 'if "google.colab" in sys.modules:\n    %pip install --quiet otter-grader==7.0.0' in first_code
+    # Question 7 trains on edu_gen's embedded digits: Colab installs edu_gen from the repository
+    assert '%pip install --quiet otter-grader==7.0.0 "edu-gen @ git+' in first_code
 
 
 def _points(row):
@@ -105,8 +154,10 @@ def test_missing_question_gets_a_row(graded):
 def test_unanswered_notebook_says_so(graded):
     row = graded["unanswered"]
     assert float(row["total"]) == 0
-    for name in ("reparameterize", "gaussian_kl", "negative_elbo", "iwae_bound"):
+    for name in FUNCTIONS:
         assert f"{name} returned None" in row["message"], row["message"]
+    assert "VAE has no self.encoder or self.decoder: write __init__" in row["message"], row["message"]
+    assert "vae_figures is not filled in" in row["message"], row["message"]
 
 
 def test_invalid_notebook_gets_a_row_with_a_message(graded):
