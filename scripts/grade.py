@@ -1,6 +1,6 @@
 """Grade every homework notebook in a folder with otter, offline, into one CSV.
 
-    python scripts/grade.py SUBMISSIONS_DIR [--homework hw1_vae|hw2_gan] [--out grades.csv]
+    python scripts/grade.py SUBMISSIONS_DIR [--homework hw1_vae|hw2_gan|hw3_rate_distortion] [--out grades.csv]
                             [--autograder ZIP] [--timeout 300] [--jobs 1]
 
 Each ``*.ipynb`` in SUBMISSIONS_DIR is one student (the file's stem). It is run by
@@ -41,7 +41,7 @@ import nbformat
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-HOMEWORKS = ("hw1_vae", "hw2_gan")
+HOMEWORKS = ("hw1_vae", "hw2_gan", "hw3_rate_distortion")
 
 
 def autograder_dir(homework="hw1_vae"):
