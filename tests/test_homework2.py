@@ -1,7 +1,7 @@
 """Homework 2 (the GAN, otter-grader): otter assign builds it offline, the student's copy holds
 no solution, the solution earns full marks, and each usual mistake costs exactly its question.
-The training of q5 is not rerun here: its cell is tagged otter_ignore, and q5 grades the figures
-that the student copied into ``ring_figures``."""
+The training of q5 and q7 is not rerun here: their cells are tagged otter_ignore, and q5 and q7
+grade the figures that the student copied into ``ring_figures`` and ``dcgan_figures``."""
 import csv
 import json
 import re
@@ -13,7 +13,8 @@ from tests.otter_helpers import edit, otter_assign, solution_lines
 from scripts.grade import ROOT, autograder_dir, find_autograder, grade_folder, questions
 
 MASTER = ROOT / "homework" / "hw2_gan" / "hw2_gan.ipynb"
-POINTS = {"q1": 2.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 1.0}   # and q6, 1 point by hand
+POINTS = {"q1": 2.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 1.0, "q7": 1.0}   # and q6, 1 point by hand
+FD_MAX, RECALL_MIN = 330, 0.2   # q7's bar (book/instructors.md: the reference's figures)
 FUNCTIONS = ("optimal_discriminator", "gan_value", "d_loss", "g_loss", "gradient_penalty",
              "d_step", "g_step")
 
@@ -41,6 +42,10 @@ PLANTED = [
      "loss = -F.softplus(discriminator(generator(z))).mean()", "q4", "minimax"),
     ("collapsed", 'ring_figures = {"modes": ', 'ring_figures = {"modes": 3, "was": ', "q5",
      "mode collapse"),
+    # the figures of a collapsed generator (an MLP GAN scores so: book/compare/compare_results.csv)
+    ("dcgan_collapsed", "dcgan_figures = {",
+     'dcgan_figures = {"fd": 550.0, "recall": 0.0, "precision": 1.0, "seconds": 15.0}  # was {',
+     "q7", "mode collapse"),
 ]
 
 
@@ -81,7 +86,8 @@ def test_student_notebook_has_no_solution(assigned):
     autograder = (assigned / "autograder" / "hw2_gan.ipynb").read_text()
     for hidden in ("test_value_identity", "test_losses_extreme_logits",
                    "test_gradient_penalty_uniform", "test_steps_match_reference",
-                   "test_ring_figures_are_measured", "about 150 times smaller"):
+                   "test_ring_figures_are_measured", "test_dcgan_figures_are_measured",
+                   "about 150 times smaller"):
         assert hidden not in student and hidden in autograder, hidden
     # the student still gets each function's signature
     for name in FUNCTIONS:
@@ -93,6 +99,10 @@ def test_training_cell_is_not_run_by_the_grader(assigned):
     training = [c for c in cells if c.cell_type == "code" and "evaluate_generator(" in c.source]
     assert len(training) == 1 and "otter_ignore" in training[0].metadata.get("tags", [])
     assert "ring_figures = ...\n" in "".join(c.source for c in cells)
+    training = [c for c in cells if c.cell_type == "code" and "evaluate_samples(" in c.source]
+    assert len(training) == 1 and "otter_ignore" in training[0].metadata.get("tags", [])
+    assert "dcgan_figures = ...\n" in "".join(c.source for c in cells)
+    assert any("Question 7 (1 point)" in c.source for c in cells)
     # the written question: an answer cell for the student, graded by hand (no test file)
     assert any("Question 6 (1 point, graded by hand)" in c.source for c in cells)
     assert any(c.cell_type == "markdown" and "Type your answer here" in c.source for c in cells)
@@ -105,12 +115,31 @@ def test_colab_install_is_guarded():
            '"edu-gen @ git+' in first_code
 
 
-def test_master_figures_meet_the_bar():
-    """The figures in the master are those its training cell printed (see book/instructors.md)."""
+def master_figures(name):
     cells = nbformat.read(MASTER, as_version=4).cells
-    line = next(l for c in cells for l in c.source.splitlines() if l.startswith("ring_figures = "))
-    figures = json.loads(line.split("=", 1)[1].split("#")[0])
+    line = next(l for c in cells for l in c.source.splitlines() if l.startswith(f"{name} = "))
+    return json.loads(line.split("=", 1)[1].split("#")[0])
+
+
+def test_master_figures_meet_the_bar():
+    """The figures in the master are those its training cells printed (see book/instructors.md)."""
+    figures = master_figures("ring_figures")
     assert figures["modes"] >= 7 and figures["high_quality"] >= 0.5 and figures["seconds"] <= 120
+    figures = master_figures("dcgan_figures")
+    assert figures["fd"] < FD_MAX and figures["recall"] >= RECALL_MIN and 0 < figures["seconds"] <= 120
+    # as printed: FD to 1 decimal, recall and precision shares of 1,000 digits to 3
+    assert round(figures["fd"], 1) == figures["fd"]
+    assert all(abs(figures[k] * 1000 - round(figures[k] * 1000)) < 1e-6 for k in ("recall", "precision"))
+
+
+def test_dcgan_bar_is_stated():
+    """The question states the bar its tests apply."""
+    cells = nbformat.read(MASTER, as_version=4).cells
+    prompt = next(c.source for c in cells if "Question 7 (1 point)" in c.source)
+    assert f"below {FD_MAX:g}**" in prompt and f"recall of at least {RECALL_MIN:g}**" in prompt
+    assert "not of Inception" in prompt
+    tests = "".join(c.source for c in cells if "def test_dcgan_figures" in c.source)
+    assert tests.count(f"assert fd < {FD_MAX:g}, ") == 2 and tests.count(f"assert recall >= {RECALL_MIN:g}, ") == 2
 
 
 def test_grade_chooses_the_homework():
@@ -147,4 +176,5 @@ def test_unanswered_notebook_says_so(graded):
     for name in ("optimal_discriminator", "d_loss", "gradient_penalty", "d_step"):
         assert f"{name} returned None" in row["message"], row["message"]
     assert "ring_figures is not filled in" in row["message"], row["message"]
+    assert "dcgan_figures is not filled in" in row["message"], row["message"]
     assert len(graded) == 2 + len(PLANTED)
