@@ -39,3 +39,15 @@ def edit(notebook, old, new):
     assert len(hits) == 1 and hits[0].source.count(old) == 1, f"{old!r} is not once in the solution"
     hits[0].source = hits[0].source.replace(old, new)
     return nb
+
+
+def points_of(row, points):
+    """The points of each question in ``points`` that a grades-CSV row gave, as floats."""
+    return {q: float(row[q]) for q in points}
+
+
+def assert_full_marks(row, points):
+    """The row has every question's points, their sum as total, and no message."""
+    assert points_of(row, points) == points, row
+    assert float(row["total"]) == sum(points.values())
+    assert row["message"] == ""

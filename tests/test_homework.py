@@ -9,7 +9,7 @@ import re
 import nbformat
 import pytest
 
-from tests.otter_helpers import edit, otter_assign, solution_lines
+from tests.otter_helpers import assert_full_marks, edit, otter_assign, points_of, solution_lines
 from scripts.grade import ROOT, find_autograder, grade_folder, questions
 
 MASTER = ROOT / "homework" / "hw1_vae" / "hw1_vae.ipynb"
@@ -124,22 +124,15 @@ def test_colab_install_is_guarded():
     assert '%pip install --quiet otter-grader==7.0.0 "edu-gen @ git+' in first_code
 
 
-def _points(row):
-    return {q: float(row[q]) for q in POINTS}
-
-
 def test_solution_gets_full_marks(graded):
-    row = graded["solution"]
-    assert _points(row) == POINTS
-    assert float(row["total"]) == sum(POINTS.values())
-    assert row["message"] == ""
+    assert_full_marks(graded["solution"], POINTS)
 
 
 @pytest.mark.parametrize("student, old, new, question, phrase", PLANTED, ids=[p[0] for p in PLANTED])
 def test_planted_mistake_costs_its_question(graded, student, old, new, question, phrase):
     row = graded[student]
     want = dict(POINTS, **{question: 0.0})
-    assert _points(row) == want, row
+    assert points_of(row, POINTS) == want, row
     assert float(row["total"]) == sum(want.values())
     assert row["message"].startswith(f"{question}: 0/"), row["message"]
     assert phrase in row["message"], row["message"]
@@ -147,7 +140,7 @@ def test_planted_mistake_costs_its_question(graded, student, old, new, question,
 
 def test_missing_question_gets_a_row(graded):
     row = graded["no_q1"]
-    assert _points(row) == dict(POINTS, q1=0.0)
+    assert points_of(row, POINTS) == dict(POINTS, q1=0.0)
     assert "reparameterize is not defined" in row["message"]
 
 
@@ -194,7 +187,7 @@ def crashed(assigned, tmp_path_factory):
 
 def test_crash_leaves_the_other_students_graded(crashed):
     assert sorted(crashed) == ["kills", "loops", "solution"]
-    assert _points(crashed["solution"]) == POINTS and crashed["solution"]["message"] == ""
+    assert_full_marks(crashed["solution"], POINTS)
 
 
 @pytest.mark.parametrize("student", CRASHES)
@@ -202,6 +195,6 @@ def test_crash_costs_its_question_only(crashed, student):
     _, _, question, message = CRASHES[student]
     row = crashed[student]
     want = dict(POINTS, **{question: 0.0})
-    assert _points(row) == want, row
+    assert points_of(row, POINTS) == want, row
     assert float(row["total"]) == sum(want.values())
     assert row["message"] == message

@@ -9,7 +9,7 @@ import re
 import nbformat
 import pytest
 
-from tests.otter_helpers import edit, otter_assign, solution_lines
+from tests.otter_helpers import assert_full_marks, edit, otter_assign, points_of, solution_lines
 from scripts.grade import ROOT, autograder_dir, find_autograder, grade_folder, questions
 
 MASTER = ROOT / "homework" / "hw2_gan" / "hw2_gan.ipynb"
@@ -149,22 +149,15 @@ def test_grade_chooses_the_homework():
         autograder_dir("hw3")
 
 
-def _points(row):
-    return {q: float(row[q]) for q in POINTS}
-
-
 def test_solution_gets_full_marks(graded):
-    row = graded["solution"]
-    assert _points(row) == POINTS
-    assert float(row["total"]) == sum(POINTS.values())
-    assert row["message"] == ""
+    assert_full_marks(graded["solution"], POINTS)
 
 
 @pytest.mark.parametrize("student, old, new, question, phrase", PLANTED, ids=[p[0] for p in PLANTED])
 def test_planted_mistake_costs_its_question(graded, student, old, new, question, phrase):
     row = graded[student]
     want = dict(POINTS, **{question: 0.0})
-    assert _points(row) == want, row
+    assert points_of(row, POINTS) == want, row
     assert float(row["total"]) == sum(want.values())
     assert row["message"].startswith(f"{question}: 0/"), row["message"]
     assert phrase in row["message"], row["message"]

@@ -10,7 +10,7 @@ import re
 import nbformat
 import pytest
 
-from tests.otter_helpers import edit, otter_assign, solution_lines
+from tests.otter_helpers import assert_full_marks, edit, otter_assign, points_of, solution_lines
 from scripts.grade import ROOT, autograder_dir, find_autograder, grade_folder, questions
 
 NAME = "hw3_rate_distortion"
@@ -148,15 +148,8 @@ def test_grade_knows_the_homework():
     assert NAME in (ROOT / "Makefile").read_text()
 
 
-def _points(row):
-    return {q: float(row[q]) for q in POINTS}
-
-
 def test_solution_gets_full_marks(graded):
-    row = graded["solution"]
-    assert _points(row) == POINTS
-    assert float(row["total"]) == sum(POINTS.values())
-    assert row["message"] == ""
+    assert_full_marks(graded["solution"], POINTS)
 
 
 @pytest.mark.parametrize("student, old, new, question, phrase", PLANTED, ids=[p[0] for p in PLANTED])
@@ -166,7 +159,7 @@ def test_planted_mistake_costs_its_question(graded, student, old, new, question,
     lost = {p[3] for p in PLANTED if p[0] in mistakes}   # one question per mistake of the notebook
     assert len(lost) == len(mistakes)
     want = dict(POINTS, **dict.fromkeys(lost, 0.0))
-    assert _points(row) == want, row
+    assert points_of(row, POINTS) == want, row
     assert float(row["total"]) == sum(want.values())
     parts = {part.split(":")[0]: part for part in row["message"].split("; ")}
     assert set(parts) == lost, row["message"]
