@@ -15,8 +15,9 @@ RUNAWAY = 1e3   # a gradient norm or critic value this large means the steps ble
 
 
 def divergence_cause(history, generator, discriminator, critic, lr):
-    """One sentence naming the likely cause of a NaN or infinite GAN loss, read from the
-    weights and from ``train_gan``'s logs (``history``: the broken epoch last).
+    """The message of a NaN or infinite GAN loss: one sentence naming its likely cause, read
+    from the weights and from ``train_gan``'s logs (``history``: the broken epoch last), a
+    remedy, then the usual causes (``GAN_DIVERGED_HINT``).
     ``critic``: D is a Wasserstein critic (raw values), not a probability."""
     epochs = [dict(zip(history, values)) for values in zip(*history.values())]
     broken, good = epochs[-1], epochs[:-1]
@@ -43,6 +44,6 @@ def divergence_cause(history, generator, discriminator, critic, lr):
         remedy = (f"It broke after {len(good)} good epochs: lower lr (now {lr:g}), or "
                   "constrain D (spectral_norm=True, loss='wgan-gp'), or pass lr_decay=True.")
     if not causes:
-        return remedy
-    return f"Likely cause: {'; '.join(causes)}. {remedy}"
+        return f"{remedy} {GAN_DIVERGED_HINT}"
+    return f"Likely cause: {'; '.join(causes)}. {remedy} {GAN_DIVERGED_HINT}"
 

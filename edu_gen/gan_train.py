@@ -30,16 +30,10 @@ from .train import (EpochSums, adam, check_training, lr_schedule, record_epoch,
 
 LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp")
 PROBABILITY_LOSSES = ("minimax", "non-saturating")  # D outputs a probability through a sigmoid
+UNKNOWN_LOSS = "unknown GAN loss {!r}: use one of " + str(LOSSES)
 
 
 # --- the losses ----------------------------------------------------------------------------
-
-def check_loss_name(name):
-    """Raise a ValueError naming the known losses when ``name`` is not one of them."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown GAN loss {name!r}: use one of {LOSSES}")
-    return name
-
 
 def discriminator_loss(name, real_logits, fake_logits, label_smoothing=0.0):
     """The discriminator's (critic's) loss to *minimise*, averaged over the batch.
@@ -48,17 +42,18 @@ def discriminator_loss(name, real_logits, fake_logits, label_smoothing=0.0):
     the real examples' target ``1 - label_smoothing`` (one-sided label smoothing).
     ``wasserstein`` / ``wgan-gp``: f(G(z)) - f(x) (Eq. (wgan); the penalty is added apart).
     """
-    check_loss_name(name)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    if label_smoothing and name not in PROBABILITY_LOSSES:
-        raise ValueError(f"label smoothing applies to {PROBABILITY_LOSSES}, not to {name!r}")
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     if name in PROBABILITY_LOSSES:
         target = 1.0 - label_smoothing
         # -[t log s(d) + (1 - t) log(1 - s(d))] = t softplus(-d) + (1 - t) softplus(d)
         real = target * F.softplus(-real_logits) + (1.0 - target) * F.softplus(real_logits)
         return real.mean() + F.softplus(fake_logits).mean()
+    if name not in LOSSES:
+        raise ValueError(UNKNOWN_LOSS.format(name))
+    if label_smoothing:
+        raise ValueError(f"label smoothing applies to {PROBABILITY_LOSSES}, not to {name!r}")
     return fake_logits.mean() - real_logits.mean()
 
 
@@ -69,12 +64,13 @@ def generator_loss(name, fake_logits):
     ``non-saturating``: -log D(G(z)) = softplus(-d) (Eq. (ns-loss), Eq. (g-step)).
     ``wasserstein`` / ``wgan-gp``: -f(G(z)) (Eq. (wgan)).
     """
-    check_loss_name(name)
     fake_logits = fake_logits.float()
     if name == "minimax":
         return -F.softplus(fake_logits).mean()
     if name == "non-saturating":
         return F.softplus(-fake_logits).mean()
+    if name not in LOSSES:
+        raise ValueError(UNKNOWN_LOSS.format(name))
     return -fake_logits.mean()
 
 
@@ -104,11 +100,6 @@ def optimal_discriminator(p_data, p_g):
 
 # --- the two steps -------------------------------------------------------------------------
 
-def _score(loss, logits):
-    """What the logs call D(...): a probability for the probability losses, else f(...)."""
-    return torch.sigmoid(logits) if loss in PROBABILITY_LOSSES else logits
-
-
 def discriminator_step(discriminator, optimizer, real, fake, labels=None, loss="non-saturating",
                        label_smoothing=0.0, gp_weight=10.0, weight_clip=None):
     """One update of D on a batch of real examples and as many fakes (Eq. (d-step))."""
@@ -126,8 +117,11 @@ def discriminator_step(discriminator, optimizer, real, fake, labels=None, loss="
         with torch.no_grad():
             for p in discriminator.parameters():
                 p.clamp_(-weight_clip, weight_clip)
-    metrics = {"d_loss": d_loss.detach(), "d_real": _score(loss, real_logits.detach().float()).mean(),
-               "d_fake": _score(loss, fake_logits.detach().float()).mean(), "d_grad_norm": grad_norm}
+    d_real, d_fake = real_logits.detach().float(), fake_logits.detach().float()
+    if loss in PROBABILITY_LOSSES:             # the logs' D(x), D(G(z)): probabilities; f(x) as is
+        d_real, d_fake = torch.sigmoid(d_real), torch.sigmoid(d_fake)
+    metrics = {"d_loss": d_loss.detach(), "d_real": d_real.mean(), "d_fake": d_fake.mean(),
+               "d_grad_norm": grad_norm}
     if loss == "wgan-gp":
         metrics["gp"] = penalty.detach()
     return metrics
@@ -151,7 +145,8 @@ def generator_step(generator, discriminator, optimizer, fake, labels=None, loss=
 
 def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip):
     """Raise a ValueError that says what to change when the setup cannot train."""
-    check_loss_name(loss)
+    if loss not in LOSSES:
+        raise ValueError(UNKNOWN_LOSS.format(loss))
     if n_critic < 1:
         raise ValueError(f"n_critic must be at least 1, got {n_critic}")
     if len(data) < n_critic * batch_size:
@@ -192,19 +187,13 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
               lr=2e-4, betas=(0.5, 0.999), batch_size=128, labels=None, gp_weight=10.0,
               weight_clip=None, label_smoothing=0.0, lr_decay=False, on_epoch_end=None,
               desc="GAN", checkpoint=None, log_dir=None):
-    """Train ``generator`` against ``discriminator`` on ``data`` (N, ...); return the history
-    ``{metric: [per-epoch means]}``: the two losses, D(x) and D(G(z)) (probabilities for the
-    minimax and non-saturating losses, raw critic values otherwise), and the gradient norms
-    of both networks before their updates.
-
-    ``labels`` (N,) trains a conditional GAN. ``on_epoch_end(epoch, means)`` runs after each
-    epoch (pass a ``Snapshots`` to keep fixed-noise samples). ``lr_decay=True`` lowers both
-    learning rates linearly to 0 over the epochs. ``checkpoint``: a file path written after
-    every epoch (both networks, both optimizers, the history, the random states); a later
-    call with the same path continues from the last completed epoch, exactly as if never
-    stopped. ``log_dir``: a folder for TensorBoard logs of every epoch's metrics and, for
-    images, 64 samples G(z) of fixed codes (``edu_gen.logs``). Raises ``TrainingDiverged`` when a loss becomes NaN or infinite, with a message
-    naming the likely cause.
+    """Train ``generator`` against ``discriminator`` on ``data`` (N, ...) with Adam; return the
+    history ``{metric: [per-epoch means]}``: both losses, D(x) and D(G(z)) (probabilities, or
+    a critic's raw values), and both networks' gradient norms before their updates.
+    ``labels`` (N,): a conditional GAN. ``lr_decay``, ``on_epoch_end(epoch, means)`` (e.g. a
+    ``Snapshots``), ``checkpoint`` (resume exactly after a stop) and ``log_dir`` (TensorBoard,
+    with 64 samples G(z) of fixed codes for images) work as in ``train_vae``. A NaN or
+    infinite loss raises ``TrainingDiverged`` with a message naming the likely cause.
     """
     check_training(epochs, batch_size)
     check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip)
@@ -214,10 +203,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     g_opt, d_opt = adam(generator.parameters(), lr, betas), adam(discriminator.parameters(), lr, betas)
     schedules = [lr_schedule(g_opt, epochs, lr_decay), lr_schedule(d_opt, epochs, lr_decay)]
 
-    def hint(history):
-        cause = divergence_cause(history, generator, discriminator, loss not in PROBABILITY_LOSSES, lr)
-        return f"{cause} {GAN_DIVERGED_HINT}"
-
+    def hint(history):                         # a NaN loss's message: its likely cause
+        return divergence_cause(history, generator, discriminator, loss not in PROBABILITY_LOSSES, lr)
     settings = dict(loss=loss, n_critic=n_critic, lr=lr, betas=betas, batch_size=batch_size,
                     gp_weight=gp_weight, weight_clip=weight_clip, label_smoothing=label_smoothing,
                     lr_decay=lr_decay, n=len(data), conditional=labels is not None,
