@@ -29,7 +29,7 @@ def show_images(images, nrow=8, title=None, ax=None):
 
 
 def plot_history(history, keys=None, ax=None, title=None):
-    """Plot per-epoch metrics from ``edu_gen.train.train``."""
+    """Plot per-epoch metrics of a history from ``train_vae`` or ``train_gan`` (``keys``: which)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     for key in keys or history:
