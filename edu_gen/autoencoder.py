@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .data import check_images
 from .runtime import device_of
-from .train import EpochSums, adam, check_training, record_epoch
+from .train import adam, check_training, epoch_means, record_epoch
 
 
 class Autoencoder(nn.Module):
@@ -65,9 +65,9 @@ def train_autoencoder(model, images, epochs=10, lr=1e-3, batch_size=128):
     model.train()
     bar = tqdm(range(epochs), desc="autoencoder")
     for epoch in bar:
-        sums = EpochSums()
+        steps = []
         for rows in torch.randperm(len(images), device=device).split(batch_size):
-            sums.add(autoencoder_step(model, optimizer, images[rows]))
-        record_epoch(history, sums.means(), epoch, bar=bar)
+            steps.append(autoencoder_step(model, optimizer, images[rows]))
+        record_epoch(history, epoch_means(steps), epoch, bar=bar)
     model.eval()
     return history

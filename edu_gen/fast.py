@@ -37,10 +37,11 @@ def compiled(fn, mode=None):
     """``torch.compile(fn)``, falling back to ``fn`` (with one warning) where it cannot.
 
     ``mode`` defaults to "reduce-overhead" when CUDA is present (the compiled graphs are
-    replayed as CUDA graphs: one launch instead of hundreds; an output is then valid until
-    the next call, so sum or ``.clone()`` what you keep, as the trainers do) and to the
-    default mode elsewhere. A compile error seen mid-run re-runs that call uncompiled;
-    a mistake in ``fn`` itself raises its own error.
+    replayed as CUDA graphs: one launch instead of hundreds) and to the default mode
+    elsewhere. A CUDA graph writes its outputs into the same memory at every replay, so in
+    that mode the outputs (a tensor, or the tensors of a dict such as a step's metrics) are
+    returned as copies, which the trainers can keep for the whole epoch. A compile error seen
+    mid-run re-runs that call uncompiled; a mistake in ``fn`` itself raises its own error.
     """
     if mode is None:
         mode = "reduce-overhead" if torch.cuda.is_available() else "default"
@@ -56,7 +57,8 @@ def compiled(fn, mode=None):
         nonlocal use_compiled
         if use_compiled:
             try:
-                return compiled_fn(*args, **kwargs)
+                output = compiled_fn(*args, **kwargs)
+                return copied(output) if mode == "reduce-overhead" else output
             except Exception as error:
                 if not _is_compile_error(error):
                     raise
@@ -68,6 +70,16 @@ def compiled(fn, mode=None):
         return fn(*args, **kwargs)
 
     return run
+
+
+def copied(output):
+    """``output`` with each tensor (alone or in a dict) cloned out of the memory that the
+    next replay of a CUDA graph overwrites."""
+    if isinstance(output, torch.Tensor):
+        return output.clone()
+    if isinstance(output, dict):
+        return {name: copied(value) for name, value in output.items()}
+    return output
 
 
 def compile_network(network):

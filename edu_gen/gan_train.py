@@ -25,7 +25,7 @@ from .gan import has_batch_norm
 from .gan_diagnosis import GAN_DIVERGED_HINT, divergence_cause
 from .logs import fixed_noise, gan_samples, log_epoch, open_log
 from .runtime import device_of
-from .train import (EpochSums, adam, check_training, lr_schedule, record_epoch,
+from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
                     stopped_by_hand)
 
 LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp")
@@ -219,18 +219,18 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     bar = tqdm(range(start, epochs), desc=desc)
     try:
         for epoch in bar:
-            sums = EpochSums()
+            steps = []
             for rows in torch.randperm(len(data), device=device).split(n_critic * batch_size):
                 if len(rows) < n_critic * batch_size:
                     break                              # the last, incomplete batch is dropped
                 for chunk in rows.chunk(n_critic):     # n_critic updates of D, Eq. (d-step)
                     real, y = data[chunk], None if labels is None else labels[chunk]
                     fake = generator(torch.randn(len(real), generator.latent_dim, device=device), y)
-                    sums.add(discriminator_step(discriminator, d_opt, real, fake, y, loss,
-                                                label_smoothing, gp_weight, weight_clip))
+                    steps.append(discriminator_step(discriminator, d_opt, real, fake, y, loss,
+                                                    label_smoothing, gp_weight, weight_clip))
                 # then one of G, on the last fakes, through the updated D: Eq. (g-step)
-                sums.add(generator_step(generator, discriminator, g_opt, fake, y, loss))
-            means = record_epoch(history, sums.means(), epoch, hint, bar)
+                steps.append(generator_step(generator, discriminator, g_opt, fake, y, loss))
+            means = record_epoch(history, epoch_means(steps), epoch, hint, bar)
             for schedule in schedules:
                 schedule.step()
             if checkpoint:
@@ -263,10 +263,10 @@ def train_discriminator(discriminator, real, fake, epochs, lr=1e-3, batch_size=2
     discriminator.train()
     bar = tqdm(range(epochs), desc="D alone")
     for epoch in bar:
-        sums = EpochSums()
+        steps = []
         for rows in torch.randperm(n, device=real.device).split(batch_size):
-            sums.add(discriminator_step(discriminator, optimizer, real[rows], fake[rows],
-                                        loss="minimax"))
-        record_epoch(history, sums.means(), epoch, GAN_DIVERGED_HINT, bar)
+            steps.append(discriminator_step(discriminator, optimizer, real[rows], fake[rows],
+                                            loss="minimax"))
+        record_epoch(history, epoch_means(steps), epoch, GAN_DIVERGED_HINT, bar)
     discriminator.eval()
     return history

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .elbo import check_beta, iwae_bound_chunked, log_normal
 from .runtime import device_of
 from .text_data import PAD_ID, check_tokens
-from .train import (EpochSums, adam, check_training, lr_schedule, record_epoch,
+from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
                     stopped_by_hand)
 
 TEXT_DIVERGED_HINT = ("Usual causes: a learning rate too high (try 1e-3 or lower) or "
@@ -89,12 +89,12 @@ def train_text_vae(model, tokens, epochs, lr=1e-3, batch_size=128, beta=1.0,
     bar = tqdm(range(epochs), desc=desc)
     try:
         for epoch in bar:
-            sums = EpochSums()
+            steps = []
             for i, rows in enumerate(torch.randperm(len(tokens), device=device).split(batch_size)):
                 beta_s = kl_weight(epoch * steps_per_epoch + i, warmup_steps, beta)
-                sums.add(text_vae_step(model, optimizer, tokens[rows], beta_s, free_bits,
-                                       word_dropout))
-            means = record_epoch(history, sums.means(), epoch, TEXT_DIVERGED_HINT, bar)
+                steps.append(text_vae_step(model, optimizer, tokens[rows], beta_s, free_bits,
+                                           word_dropout))
+            means = record_epoch(history, epoch_means(steps), epoch, TEXT_DIVERGED_HINT, bar)
             schedule.step()
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)

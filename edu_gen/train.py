@@ -3,9 +3,10 @@ and the bookkeeping of one epoch.
 
 The loops themselves are written out where they are used (``train_vae`` in
 ``edu_gen.vae_train``, ``train_gan`` in ``edu_gen.gan_train``): a loop over epochs, a loop
-over shuffled batches, one step. A step returns its metrics as 0-d tensors; ``EpochSums``
-adds them up *on the device* and reads them back once per epoch, so a GPU never waits for
-the host in the middle of an epoch (no ``.item()`` per step).
+over shuffled batches, one step. A step returns its metrics as 0-d tensors, the loop keeps
+them in a list, and ``epoch_means`` averages them *on the device* and reads them back once
+per epoch, so a GPU never waits for the host in the middle of an epoch (no ``.item()`` per
+step).
 """
 import math
 
@@ -59,25 +60,16 @@ def check_training(epochs, batch_size):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
 
 
-class EpochSums:
-    """The sums of the steps' metrics over an epoch, kept on the device."""
-
-    def __init__(self):
-        self.sums, self.counts = {}, {}
-
-    def add(self, metrics):
-        """Add one step's metrics, a dict of 0-d tensors (no read of the device)."""
-        for name, value in metrics.items():
-            self.sums[name] = self.sums.get(name, 0) + value.detach().float()
-            self.counts[name] = self.counts.get(name, 0) + 1
-
-    def means(self):
-        """``{metric: mean over the steps that gave it}`` as Python floats: one read of the
-        device for all of them."""
-        if not self.sums:
-            return {}
-        means = torch.stack([total / self.counts[name] for name, total in self.sums.items()])
-        return dict(zip(self.sums, means.tolist()))
+def epoch_means(steps):
+    """``{metric: mean over the steps that gave it}`` of an epoch's ``steps``, a list of the
+    steps' metrics (dicts of 0-d tensors; G's metrics are missing from D's steps), as Python
+    floats: one read of the device for all of them."""
+    names = list(dict.fromkeys(name for metrics in steps for name in metrics))
+    if not names:
+        return {}
+    means = torch.stack([torch.stack([metrics[name].detach().float() for metrics in steps
+                                      if name in metrics]).mean() for name in names])
+    return dict(zip(names, means.tolist()))
 
 
 def record_epoch(history, means, epoch, hint=DIVERGED_HINT, bar=None):

@@ -17,7 +17,7 @@ from .data import check_images
 from .elbo import check_beta
 from .logs import fixed_noise, log_epoch, open_log, vae_samples
 from .runtime import device_of
-from .train import (EpochSums, adam, check_training, lr_schedule, record_epoch,
+from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
                     stopped_by_hand)
 from .vae import check_labels
 
@@ -93,7 +93,7 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     bar = tqdm(range(start, epochs), desc=desc)
     try:
         for epoch in bar:
-            sums = EpochSums()
+            steps = []
             for i, rows in enumerate(torch.randperm(len(images), device=device).split(batch_size)):
                 x = images[rows]
                 y = None if labels is None else labels[rows]
@@ -101,8 +101,8 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
                     x = (torch.rand_like(x) < x).to(x.dtype)
                 t = epoch * steps_per_epoch + i
                 beta_t = beta * min(1.0, t / warmup_steps) if warmup_steps else beta
-                sums.add(step(model, optimizer, x, y, beta_t, free_bits))
-            means = record_epoch(history, sums.means(), epoch, bar=bar)
+                steps.append(step(model, optimizer, x, y, beta_t, free_bits))
+            means = record_epoch(history, epoch_means(steps), epoch, bar=bar)
             schedule.step()
             if checkpoint:
                 save_training(checkpoint, [model], [optimizer, schedule], epoch + 1, history, settings)

@@ -51,6 +51,22 @@ def test_it_falls_back_once_when_the_compiler_fails(monkeypatch):
     assert len(calls) == 1, "after a failure the compiler must not be tried again"
 
 
+def test_with_cuda_graphs_the_outputs_are_copies_the_next_replay_cannot_overwrite(monkeypatch):
+    """A CUDA graph reuses its output memory: here a "graph" that returns the same tensors
+    at every call stands for it. The trainers keep every step's metrics for an epoch."""
+    buffer = {"loss": torch.tensor(1.0), "rate": torch.tensor(2.0)}
+
+    def replay(x):
+        buffer["loss"].fill_(x)
+        return buffer
+
+    monkeypatch.setattr(torch, "compile", lambda fn, mode=None: replay)
+    kept = [compiled(replay, mode="reduce-overhead")(x) for x in (3.0, 4.0)]
+    assert [metrics["loss"].item() for metrics in kept] == [3.0, 4.0]
+    assert kept[0]["loss"] is not buffer["loss"] and kept[0]["rate"].item() == 2.0
+    assert compiled(replay, mode="default")(5.0) is buffer   # no CUDA graphs: no copies
+
+
 def test_a_mistake_in_the_compiled_function_raises_its_own_error(monkeypatch):
     real_compile = torch.compile
     monkeypatch.setattr(torch, "compile", lambda fn, mode=None: real_compile(fn, backend="eager"))

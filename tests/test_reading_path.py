@@ -1,9 +1,11 @@
 """The code a student reads for one training step stays short (issue 12's reading path).
 
 A step's path is every edu_gen function that runs once more when an epoch has one more
-batch: the loop (``train_vae`` / ``train_gan``), the step, the model's forward pass, and the
-one line of bookkeeping, ``EpochSums.add``. It is found by tracing a 1-step and a 2-step
-epoch and keeping the functions whose lines ran more often in the second.
+batch: the loop (``train_vae`` / ``train_gan``), the step and the model's forward pass. It
+is found by tracing a 1-step and a 2-step epoch and keeping the functions whose lines ran
+more often in the second; a function's lines are its whole source, docstring included.
+The goals (issue 12): the VAE in <= 2 files, 6 functions, 120 lines; the GAN in <= 2
+files, 8 functions, 160 lines.
 """
 import collections
 import inspect
@@ -49,24 +51,22 @@ def step_path(train, data, batch_size):
     # (a comprehension is a code object of its own, but its lines are its function's)
 
 
-def test_one_vae_step_runs_six_functions_two_files_and_the_shared_sum():
+def test_one_vae_step_reads_in_two_files_within_six_functions_and_120_lines():
     torch.manual_seed(0)
     path = step_path(lambda x, b: train_vae(VAE(), x, epochs=1, batch_size=b),
                      torch.rand(64, 1, 28, 28), 32)
     assert {"train_vae", "vae_step", "negative_elbo", "VAE.encode", "VAE.decode_logits"} \
         <= {name for _, name in path}, path
-    assert {file for file, _ in path} == {"vae_train.py", "vae.py", "train.py"}, path
-    assert [name for file, name in path if file == "train.py"] == ["EpochSums.add"], path
+    assert {file for file, _ in path} == {"vae_train.py", "vae.py"}, path
     assert len(path) <= 6 and sum(path.values()) <= 120, path
 
 
-def test_one_gan_step_runs_nine_functions_two_files_and_the_shared_sum():
+def test_one_gan_step_reads_in_two_files_within_eight_functions_and_160_lines():
     torch.manual_seed(0)
     path = step_path(lambda x, b: train_gan(MLPGenerator(), MLPDiscriminator(), x, 1, batch_size=b),
                      torch.randn(64, 2), 32)
     assert {"train_gan", "discriminator_step", "discriminator_loss", "generator_step",
             "generator_loss", "MLPGenerator.forward", "MLPDiscriminator.forward"} \
         <= {name for _, name in path}, path
-    assert {file for file, _ in path} == {"gan_train.py", "gan.py", "train.py"}, path
-    assert [name for file, name in path if file == "train.py"] == ["EpochSums.add"], path
-    assert len(path) <= 9 and sum(path.values()) <= 165, path
+    assert {file for file, _ in path} == {"gan_train.py", "gan.py"}, path
+    assert len(path) <= 8 and sum(path.values()) <= 160, path
