@@ -97,7 +97,7 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
             for i, rows in enumerate(torch.randperm(len(images), device=device).split(batch_size)):
                 x = images[rows]
                 y = None if labels is None else labels[rows]
-                if binarize:   # x_j ~ Bernoulli(x_j), drawn as uniform < x (3x faster on a CPU)
+                if binarize:   # x_j ~ Bernoulli(x_j), drawn as uniform < x (faster than torch.bernoulli)
                     x = (torch.rand_like(x) < x).to(x.dtype)
                 t = epoch * steps_per_epoch + i
                 beta_t = beta * min(1.0, t / warmup_steps) if warmup_steps else beta
