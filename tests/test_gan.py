@@ -190,6 +190,20 @@ def test_discriminator_step_does_not_reach_the_generator():
     assert not d_step_leaves_g_alone(buggy_discriminator_step)[0]
 
 
+@pytest.mark.parametrize("loss, options, score", [
+    ("non-saturating", {}, torch.sigmoid),                 # D(x): a probability
+    ("wasserstein", {"weight_clip": 0.01}, lambda f: f),   # a critic's f(x), as it is
+])
+def test_discriminator_step_logs_the_mean_score_before_its_update(loss, options, score):
+    torch.manual_seed(0)
+    d = MLPDiscriminator((2,), hidden=16)
+    real, fake = torch.randn(64, 2) + 2, torch.randn(64, 2)
+    with torch.no_grad():
+        expected = score(d(real)).mean(), score(d(fake)).mean()
+    metrics = discriminator_step(d, adam(d.parameters(), 1e-2), real, fake, loss=loss, **options)
+    torch.testing.assert_close((metrics["d_real"], metrics["d_fake"]), expected)
+
+
 # --- planted bug 2: batch norm in a WGAN-GP critic -----------------------------------
 
 def examples_are_independent(critic, n=6):

@@ -46,9 +46,9 @@ def step_path(train, data, batch_size):
     """{(file, function): lines of its source} for the functions that run once per step."""
     one = line_counts(lambda: train(data[:batch_size], batch_size))
     two = line_counts(lambda: train(data[:2 * batch_size], batch_size))
+    # A comprehension is a code object of its own ("<listcomp>"), but its lines are its function's.
     return {(Path(code.co_filename).name, code.co_qualname): len(inspect.getsourcelines(code)[0])
             for code in two if two[code] > one[code] and not code.co_name.startswith("<")}
-    # (a comprehension is a code object of its own, but its lines are its function's)
 
 
 def test_one_vae_step_reads_in_two_files_within_six_functions_and_120_lines():
