@@ -27,3 +27,23 @@ def test_seed_everything_repeats_random_draws():
     a = torch.randn(5)
     seed_everything(3)
     assert torch.equal(a, torch.randn(5))
+
+
+def test_seed_offset_shifts_every_seed_set_through_the_runtime(monkeypatch):
+    from edu_gen.runtime import generator
+
+    seed_everything(5)
+    plain, plain_gen = torch.rand(3), torch.rand(3, generator=generator(5))
+    monkeypatch.setenv("EDU_GEN_SEED_OFFSET", "2")
+    assert seed_everything(3) == 5
+    torch.testing.assert_close(torch.rand(3), plain)
+    torch.testing.assert_close(torch.rand(3, generator=generator(3)), plain_gen)
+    monkeypatch.setenv("EDU_GEN_SEED_OFFSET", "0")
+    assert seed_everything(3) == 3
+
+
+@pytest.mark.parametrize("bad", ["one", "-1", "1.5"])
+def test_a_bad_seed_offset_says_what_to_set(monkeypatch, bad):
+    monkeypatch.setenv("EDU_GEN_SEED_OFFSET", bad)
+    with pytest.raises(ValueError, match="EDU_GEN_SEED_OFFSET"):
+        seed_everything(0)
