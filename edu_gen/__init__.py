@@ -36,6 +36,12 @@ One concept per module, in the order the book uses them:
                        density / coverage, class balance, nearest training digit
 - ``compare``          the "VAE or GAN?" chapter's experiment: each model's row of the table
 - ``exercises``        automatic checks of the readers' own implementations
+- ``speech_synth``     eSpeak NG through ctypes: the synthesizer of the spoken digits
+- ``sound_data``       spoken digits "zero" to "nine": made, cached, split by voice
+- ``sound_features``   STFT, log-mel pictures, their inverse and Griffin-Lim
+- ``sound_classifier`` the shipped spoken-digit classifier: the yardstick's ears
+- ``sound_metrics``    FD, KID, precision / recall and the inception score of clips
+- ``sound_display``    audio players beside spectrograms in the page
 - ``fast``             speed engineering off the teaching path: compile, channels-last
 """
 
