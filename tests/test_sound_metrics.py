@@ -22,7 +22,7 @@ def scipy_inception_score(p, splits):
 def test_inception_score_matches_scipy():
     p = torch.softmax(3 * torch.randn(1000, 10, generator=torch.Generator().manual_seed(0)), 1)
     ours = inception_score(p, splits=10)
-    np.testing.assert_allclose(ours, scipy_inception_score(p.double().numpy(), 10), rtol=1e-9)
+    np.testing.assert_allclose(ours, scipy_inception_score(p.double().numpy(), 10), rtol=1e-7)
 
 
 def test_inception_score_closed_forms():
@@ -43,7 +43,7 @@ def test_a_planted_reversed_kl_is_caught():
 
 def test_inception_score_bad_input():
     with pytest.raises(ValueError, match="sum to 1"):
-        inception_score(torch.randn(100, 10))
+        inception_score(torch.rand(100, 10) + 0.5)
     with pytest.raises(ValueError, match="fewer splits"):
         inception_score(torch.full((5, 10), 0.1), splits=10)
 
