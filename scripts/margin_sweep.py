@@ -16,8 +16,9 @@ and margin there). Runs go to ``_build/margins/<profile>/o<offset>-t<threads>/``
 
 It then writes, for the notebooks run, ``book/appendix/margins_<profile>.csv`` (one row per
 claim: its smallest margin over the runs, the values' range) and ``runs_<profile>.csv``
-(each run: passed or the error, seconds), with the machine and versions in ``#`` lines.
-Rows of notebooks not run this time are kept from the file already there.
+(each run: passed or the error, seconds), with the machine and versions in ``#`` lines, and
+``margins_<profile>.md``, the same as tables that the appendix page includes. Rows of
+notebooks not run this time are kept from the files already there.
 """
 import argparse
 import csv
@@ -115,6 +116,7 @@ def tabulate(profile, notebooks_run):
     header = header_lines(profile)
     write_csv(APPENDIX / f"margins_{profile}.csv", rows, notebooks_run, header)
     write_csv(APPENDIX / f"runs_{profile}.csv", runs, notebooks_run, header)
+    write_markdown(profile)
     failed = [r for r in runs if not r["passed"] or r["soft"]]
     thin = [r for r in rows if r["failed"] or float(r["min_margin"]) <= 0]
     print(f"\n{len(rows)} claims over {len(runs)} runs; {len(failed)} failed runs, "
@@ -158,6 +160,43 @@ def write_csv(path, rows, notebooks_run, header):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def read_csv(path):
+    lines = path.read_text().splitlines() if path.exists() else []
+    return ([line[2:] for line in lines if line.startswith("# ")],
+            list(csv.DictReader(line for line in lines if not line.startswith("#"))))
+
+
+def write_markdown(profile):
+    """``margins_<profile>.md``: per notebook its runs, then every claim's margin."""
+    header, claims = read_csv(APPENDIX / f"margins_{profile}.csv")
+    _, runs = read_csv(APPENDIX / f"runs_{profile}.csv")
+    header = header or read_csv(APPENDIX / f"runs_{profile}.csv")[0]
+    out = [f"Written by `scripts/margin_sweep.py`: {'; '.join(header[1:])}.", "",
+           "| notebook | runs passed | seconds per run | claims | thinnest margin (x spread) |",
+           "|---|---|---|---|---|"]
+    notebooks = sorted({r["notebook"] for r in runs})
+    for nb in notebooks:
+        mine = [r for r in runs if r["notebook"] == nb]
+        passed = sum(r["passed"] == "True" and r["soft"] != "True" for r in mine)
+        seconds = sorted(float(r["seconds"]) for r in mine)
+        cs = [c for c in claims if c["notebook"] == nb]
+        spread = [c for c in cs if c["margin_over_spread"]]
+        thin = min(spread, key=lambda c: float(c["margin_over_spread"]), default=None)
+        thin_text = f"{thin['claim']}: {thin['min_margin']} ({thin['margin_over_spread']}x)" if thin else ""
+        out.append(f"| {nb} | {passed} of {len(mine)} | {seconds[0]:.0f} to {seconds[-1]:.0f} "
+                   f"| {len(cs)} | {thin_text} |")
+    for nb in notebooks:
+        out += ["", f"**{nb}**", "", "| claim | bound | values over the runs | smallest margin | "
+                "margin / spread |", "|---|---|---|---|---|"]
+        for c in (c for c in claims if c["notebook"] == nb):
+            values = (c["min_value"] if c["min_value"] == c["max_value"]
+                      else f"{c['min_value']} to {c['max_value']}")
+            flag = " **(broken)**" if c["failed"] != "0" else ""
+            out.append(f"| {c['claim'].replace('|', '&#124;')} | {c['bound']} | {values} "
+                       f"| {c['min_margin']}{flag} | {c['margin_over_spread'] or '-'} |")
+    (APPENDIX / f"margins_{profile}.md").write_text("\n".join(out) + "\n")
 
 
 def main():
