@@ -80,7 +80,8 @@ def execute_one(notebook, timeout, executed):
         lines = [line for line in str(e).splitlines() if line.strip()]
         sys.exit(f"cell error: {lines[-1] if lines else e}")
     finally:
-        nbformat.write(nb, executed)
+        if executed:
+            nbformat.write(nb, executed)
 
 
 def read_runs(profile):
@@ -205,7 +206,7 @@ def write_markdown(profile):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--execute-one":
-        return execute_one(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return execute_one(sys.argv[2], int(sys.argv[3]), (sys.argv[4:] or [None])[0])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
     parser.add_argument("--offsets", type=int, nargs="+", default=[0, 1, 2])
