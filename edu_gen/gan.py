@@ -48,6 +48,7 @@ class Generator(nn.Module):
 
     latent_dim: int
     n_classes: int = 0
+    output_range = None   # (low, high) where the last layer bounds the outputs (tanh: (-1, 1))
 
     def sample_noise(self, n, device=None, generator=None):
         """``n`` latent vectors z ~ N(0, I)."""
@@ -85,6 +86,7 @@ class MLPGenerator(Generator):
         self.net = mlp([latent_dim + n_classes, *[hidden] * layers, out_features])
         if tanh:
             self.net.append(nn.Tanh())
+            self.output_range = (-1.0, 1.0)
 
     def forward(self, z, labels=None):
         return self.net(self.noise_and_label(z, labels)).view(len(z), *self.out_shape)
@@ -130,6 +132,8 @@ class DCGANGenerator(Generator):
     z (N, latent_dim) -> 7x7 (4 ngf channels) -> 14x14 (2 ngf) -> 28x28 (1) with transposed
     convolutions, batch norm and ReLU, and tanh at the end (pixels in [-1, 1]).
     """
+
+    output_range = (-1.0, 1.0)
 
     def __init__(self, latent_dim=100, ngf=64, n_classes=0):
         super().__init__()

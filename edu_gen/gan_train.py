@@ -31,6 +31,7 @@ from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch
 LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp")
 PROBABILITY_LOSSES = ("minimax", "non-saturating")  # D outputs a probability through a sigmoid
 UNKNOWN_LOSS = "unknown GAN loss {!r}: use one of " + str(LOSSES)
+DATA_SCALE = 1e3   # data beyond +-1000 must be rescaled: networks start with outputs near 1
 
 
 # --- the losses ----------------------------------------------------------------------------
@@ -145,6 +146,10 @@ def generator_step(generator, discriminator, optimizer, fake, labels=None, loss=
 
 def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip):
     """Raise a ValueError that says what to change when the setup cannot train."""
+    if not torch.is_tensor(data) or not data.is_floating_point():
+        raise ValueError(f"the training data must be a float tensor (N, ...), got "
+                         f"{type(data).__name__} {getattr(data, 'dtype', '')}: convert it with "
+                         "torch.as_tensor(data, dtype=torch.float32)")
     if loss not in LOSSES:
         raise ValueError(UNKNOWN_LOSS.format(loss))
     if n_critic < 1:
@@ -164,14 +169,21 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
     n_classes = getattr(generator, "n_classes", 0)
     if n_classes and labels is None:
         raise ValueError("a conditional generator needs labels: train_gan(..., labels=y)")
+    if labels is not None and (not torch.is_tensor(labels) or labels.is_floating_point()):
+        raise ValueError(f"labels must be an integer tensor (N,) of class indices, got "
+                         f"{type(labels).__name__} {getattr(labels, 'dtype', '')}: use labels.long()")
     if labels is not None and labels.shape != (len(data),):
         raise ValueError(f"expected {len(data)} labels of shape ({len(data)},), "
                          f"got {tuple(labels.shape)}")
     if labels is not None and n_classes and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1} for a generator with "
                          f"n_classes={n_classes}, got {int(labels.min())}..{int(labels.max())}")
+    if device_of(generator) != device_of(discriminator):
+        raise ValueError(f"the generator is on {device_of(generator)} and the discriminator on "
+                         f"{device_of(discriminator)}: move both to one device with .to(device)")
     if not torch.isfinite(data).all():
         raise ValueError("the training data contains NaN or infinite values")
+    check_data_range(generator, data)
     with torch.no_grad():
         was_training = generator.training
         generator.eval()
@@ -181,6 +193,25 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
     if probe.shape[1:] != data.shape[1:]:
         raise ValueError(f"the generator makes examples of shape {tuple(probe.shape[1:])} but "
                          f"the data has shape {tuple(data.shape[1:])}")
+
+
+def check_data_range(generator, data):
+    """Raise a ValueError unless the generator can make values of the data's range: inside
+    ``generator.output_range`` when its last layer bounds it (tanh: [-1, 1]), and within
+    +-``DATA_SCALE`` otherwise (networks start with outputs of about 1)."""
+    low, high = (value.item() for value in torch.aminmax(data))
+    bounds = getattr(generator, "output_range", None)
+    if bounds is not None and (low < bounds[0] or high > bounds[1]):
+        raise ValueError(
+            f"the generator's outputs lie in [{bounds[0]:g}, {bounds[1]:g}] (its last layer is "
+            f"tanh), but the data lie in [{low:.3g}, {high:.3g}], beyond its reach: scale the "
+            "data into its range (pixels 0..255: x / 127.5 - 1; pixels in [0, 1]: 2 * x - 1)")
+    if bounds is None and max(-low, high) > DATA_SCALE:
+        raise ValueError(
+            f"the data lie in [{low:.3g}, {high:.3g}], but networks start with outputs of "
+            f"about 1 and Adam moves each weight by about lr a step: scale the data to within "
+            f"+-{DATA_SCALE:g} (standardize: (data - data.mean(0)) / data.std(0)) and map the "
+            "samples back")
 
 
 def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_critic=1,
