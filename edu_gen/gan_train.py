@@ -15,6 +15,8 @@ The losses (``loss=``):
 Each step of ``train_gan`` takes ``n_critic`` batches of real examples, updates D once on
 each (Eq. (d-step)), then updates G once through the frozen D (Eq. (g-step)).
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch.nn.utils import get_total_norm, parametrize
@@ -25,8 +27,8 @@ from .gan import has_batch_norm
 from .gan_diagnosis import GAN_DIVERGED_HINT, divergence_cause
 from .logs import fixed_noise, gan_samples, log_epoch, open_log
 from .runtime import device_of
-from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
-                    stopped_by_hand)
+from .train import (adam, check_training, epoch_means, is_count, is_number, lr_schedule,
+                    record_epoch, stopped_by_hand)
 
 LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp")
 PROBABILITY_LOSSES = ("minimax", "non-saturating")  # D outputs a probability through a sigmoid
@@ -144,16 +146,25 @@ def generator_step(generator, discriminator, optimizer, fake, labels=None, loss=
 
 # --- the loop -------------------------------------------------------------------------------
 
-def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip):
+def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip,
+                    gp_weight=10.0, epochs=1, on_epoch_end=None):
     """Raise a ValueError that says what to change when the setup cannot train."""
+    check_training(epochs, batch_size, on_epoch_end)
     if not torch.is_tensor(data) or not data.is_floating_point():
         raise ValueError(f"the training data must be a float tensor (N, ...), got "
                          f"{type(data).__name__} {getattr(data, 'dtype', '')}: convert it with "
                          "torch.as_tensor(data, dtype=torch.float32)")
+    if not hasattr(generator, "sample_noise") or hasattr(discriminator, "sample_noise"):
+        raise ValueError(f"train_gan(generator, discriminator, ...) takes the generator (an "
+                         f"edu_gen.gan.Generator) first, got a {type(generator).__name__} and a "
+                         f"{type(discriminator).__name__}")
     if loss not in LOSSES:
         raise ValueError(UNKNOWN_LOSS.format(loss))
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+    if not is_count(n_critic):
+        raise ValueError(f"n_critic must be an integer >= 1, got {n_critic!r}")
+    if not is_number(gp_weight) or not 0 <= gp_weight < math.inf:
+        raise ValueError(f"gp_weight must be a finite number >= 0 (10 in the WGAN-GP paper), "
+                         f"got {gp_weight!r}")
     if len(data) < n_critic * batch_size:
         raise ValueError(f"{len(data)} examples cannot fill n_critic * batch_size = "
                          f"{n_critic * batch_size}: lower batch_size")
@@ -166,6 +177,9 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
                          "(0.01 in the WGAN paper) or use loss='wgan-gp'")
     if weight_clip is not None and loss != "wasserstein":
         raise ValueError(f"weight_clip belongs to loss='wasserstein', not {loss!r}")
+    if weight_clip is not None and not (is_number(weight_clip) and 0 < weight_clip < math.inf):
+        raise ValueError(f"weight_clip must be a positive number (0.01 in the WGAN paper), got "
+                         f"{weight_clip!r}")
     n_classes = getattr(generator, "n_classes", 0)
     if n_classes and labels is None:
         raise ValueError("a conditional generator needs labels: train_gan(..., labels=y)")
@@ -181,6 +195,10 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
     if device_of(generator) != device_of(discriminator):
         raise ValueError(f"the generator is on {device_of(generator)} and the discriminator on "
                          f"{device_of(discriminator)}: move both to one device with .to(device)")
+    dtype = next(generator.parameters()).dtype
+    if data.dtype != dtype:
+        raise ValueError(f"the data are {data.dtype} but the networks compute in {dtype}: pass "
+                         f"data.to({dtype})")
     if not torch.isfinite(data).all():
         raise ValueError("the training data contains NaN or infinite values")
     check_data_range(generator, data)
@@ -226,8 +244,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     with 64 samples G(z) of fixed codes for images) work as in ``train_vae``. A NaN or
     infinite loss raises ``TrainingDiverged`` with a message naming the likely cause.
     """
-    check_training(epochs, batch_size)
-    check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip)
+    check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size,
+                    weight_clip, gp_weight, epochs, on_epoch_end)
     device = device_of(generator)
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
@@ -290,6 +308,8 @@ def train_discriminator(discriminator, real, fake, epochs, lr=1e-3, batch_size=2
     check_training(epochs, batch_size)
     optimizer = adam(discriminator.parameters(), lr)
     n = min(len(real), len(fake))
+    if n == 0:
+        raise ValueError("train_discriminator needs real and fake examples: got an empty set")
     history = {}
     discriminator.train()
     bar = tqdm(range(epochs), desc="D alone")

@@ -10,6 +10,7 @@ step). A NaN or infinite mean stops training (``TrainingDiverged``); a finite on
 over a millionfold from where it started warns (``LossExploded``).
 """
 import math
+import numbers
 import warnings
 
 import torch
@@ -55,8 +56,12 @@ def adam(params, lr=1e-3, betas=(0.9, 0.999)):
     params = [p for p in params if p.requires_grad]
     if not params:
         raise ValueError("adam() got no trainable parameters")
-    if not lr > 0:
-        raise ValueError(f"the learning rate must be positive, got {lr}")
+    if not is_number(lr) or not 0 < lr < math.inf:
+        raise ValueError(f"the learning rate must be a positive number, got {lr!r}")
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+            and all(is_number(b) and 0 <= b < 1 for b in betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1), (beta1, beta2) such as (0.9, "
+                         f"0.999) or a GAN's (0.5, 0.999), got {betas!r}")
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
     except (RuntimeError, TypeError):  # no fused kernel for this device or PyTorch
@@ -75,12 +80,35 @@ def lr_schedule(optimizer, epochs, decay):
         optimizer, lambda epoch: 1 - epoch / epochs if decay else 1.0)
 
 
-def check_training(epochs, batch_size):
-    """Raise a ValueError unless epochs and batch_size are integers >= 1."""
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+def is_number(value):
+    """A real number (a NumPy scalar too), not a bool or a string."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_count(value, at_least=1):
+    """A Python int (not a bool; PyTorch's sizes take no NumPy integer) >= ``at_least``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
+
+
+def check_training(epochs, batch_size, on_epoch_end=None):
+    """Raise a ValueError unless epochs and batch_size are integers >= 1 and ``on_epoch_end``
+    is None or callable (checked before the first epoch, not after it)."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not is_count(value):
+            hint = f": pass int({name})" if isinstance(value, numbers.Integral) else ""
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}{hint}")
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise ValueError(f"on_epoch_end must be a function of (epoch, means), got {on_epoch_end!r}")
+
+
+def check_kl_options(beta, free_bits, kl_warmup_epochs):
+    """Raise a ValueError unless ``beta`` (Eq. (beta-vae)), ``free_bits`` (Eq. (free-bits))
+    and ``kl_warmup_epochs`` are finite numbers >= 0 (a NaN is refused, not read as 0)."""
+    for name, value in (("beta", beta), ("free_bits", free_bits),
+                        ("kl_warmup_epochs", kl_warmup_epochs)):
+        if not is_number(value) or not 0 <= value < math.inf:
+            raise ValueError(f"{name} must be a finite number >= 0"
+                             f"{' (1 gives the ELBO)' if name == 'beta' else ''}, got {value!r}")
 
 
 def epoch_means(steps):
