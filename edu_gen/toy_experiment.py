@@ -83,7 +83,7 @@ def run_toy(method, name, seed=0, epochs=TOY_EPOCHS, device="cpu", on_epoch_end=
 
 # The chapter's live runs: a smaller, shorter setup than the table's (3 hidden layers of 128
 # units for both networks, 25,600 ring points, batch 256, lr 1e-3, 10 epochs: 1,000 steps,
-# 5 to 13 s on one CPU thread here). ``scripts/mode_collapse_table.py --live`` runs it over
+# 5 to 13 s on one thread of an idle 2-core machine here). ``scripts/mode_collapse_table.py --live`` runs it over
 # several seeds, so the chapter can check its live seed against their spread.
 LIVE_EPOCHS = 10
 LIVE_POINTS = 25600
