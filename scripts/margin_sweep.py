@@ -48,7 +48,7 @@ def execute(notebook, offset, threads, profile, timeout, soft=False):
     log = folder / f"{stem}.jsonl"
     log.unlink(missing_ok=True)
     env = dict(os.environ, EDU_GEN_SEED_OFFSET=str(offset), OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), EDU_GEN_PROFILE=profile, EDU_GEN_CHECK_LOG=str(log),
+               MKL_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE", EDU_GEN_PROFILE=profile, EDU_GEN_CHECK_LOG=str(log),
                EDU_GEN_NOTEBOOK=name, TQDM_DISABLE="1", EDU_GEN_CHECK_SOFT="1" if soft else "0")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, "--execute-one", str(notebook), str(timeout),
