@@ -55,8 +55,11 @@ FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.i
 full-cpu: data
 	$(PY) scripts/margin_sweep.py --profile full --offsets 0 --threads 2 $(FULL_CPU)
 
+# The image data (found or downloaded, edu_gen.data) and the spoken digits (made once by
+# eSpeak NG and cached, about 15 s; without a synthesizer it stops with the install command).
 data: $(READY) system
 	$(PY) -m edu_gen.data
+	$(PY) -m edu_gen.sound_data
 
 # Optional Debian packages (Chromium for the browser check, Fashion-MNIST offline).
 system:

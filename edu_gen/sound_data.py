@@ -214,11 +214,18 @@ def main(argv=None):
     if args.write:
         write_dataset(args.write, args.voices.split(","), args.accents.split(","), args.renditions)
         return
-    for split in ("train", "test"):
-        clips, digits, voices = load_spoken_digits(split)
-        print(f"{split}: {len(clips):,} clips of {len(set(voices))} voices, "
-              f"{clips.shape[1] / SAMPLE_RATE:.0f} s at {SAMPLE_RATE:,} Hz")
-    print(json.loads((dataset_dir() / "manifest.json").read_text())["synthesizer"],
+    from .speech_synth import SynthesizerUnavailable
+
+    try:
+        for split in ("train", "test"):
+            clips, digits, voices = load_spoken_digits(split)
+            print(f"spoken digits {split}: {len(clips):,} clips of {len(set(voices))} voices "
+                  f"({', '.join(sorted(set(voices)))}), {clips.shape[1] / SAMPLE_RATE:.0f} s "
+                  f"at {SAMPLE_RATE:,} Hz")
+    except SynthesizerUnavailable as error:      # the one message, no traceback; exit status 1
+        raise SystemExit(f"the spoken digits (book/sound) were not made: {error}") from None
+    print("spoken digits made by",
+          json.loads((dataset_dir() / "manifest.json").read_text())["synthesizer"],
           "in", dataset_dir())
 
 

@@ -87,6 +87,25 @@ def test_no_synthesizer_gives_one_message_with_the_install_command(monkeypatch):
         make_dataset("/nonexistent/never-made", **SMALL)
 
 
+def test_make_data_without_a_synthesizer_exits_with_the_message(monkeypatch, tmp_path, capsys):
+    """``python -m edu_gen.sound_data`` (``make data``) without eSpeak NG and without the
+    cached set: exit status 1 and the install command, no traceback."""
+    monkeypatch.setenv("EDU_GEN_DATA", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "espeakng_loader", None)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    with pytest.raises(SystemExit) as exit_:
+        sound_data.main([])
+    assert "were not made" in str(exit_.value) and "pip install espeakng-loader" in str(exit_.value)
+    assert not (tmp_path / f"spoken_digits-{sound_data.VERSION}").exists()
+
+
+def test_make_data_prints_what_it_made(capsys):
+    sound_data.main([])
+    out = capsys.readouterr().out
+    assert "spoken digits train: 3,840 clips of 24 voices" in out
+    assert "spoken digits test: 960 clips of 6 voices" in out and "eSpeak NG 1.5" in out
+
+
 def test_synthesizer_rejects_unknown_voices_and_settings():
     synth = speech_synth.Synthesizer()
     assert synth.version.startswith("1.5")
