@@ -28,6 +28,7 @@ from torch import nn
 from .elbo import log_normal
 from .gan import MLPDiscriminator
 from .nets import one_hot
+from .runtime import eval_mode
 
 
 class Code(NamedTuple):
@@ -103,10 +104,8 @@ class InfoDiscriminator(nn.Module):
         self.body, self.d_head = discriminator.net[:-1], discriminator.net[-1]
         if isinstance(discriminator, MLPDiscriminator):   # an MLP reads flat inputs
             self.body = nn.Sequential(nn.Flatten(), *self.body)
-        with torch.no_grad():
-            was_training = self.body.training
-            features = self.body.eval()(torch.zeros(2, *self.in_shape)).flatten(1).shape[1]
-            self.body.train(was_training)
+        with torch.no_grad(), eval_mode(self.body):       # the body's output size, from a probe
+            features = self.body(torch.zeros(2, *self.in_shape)).flatten(1).shape[1]
         out = codes.n_categories + 2 * codes.n_continuous
         self.q_head = nn.Sequential(nn.Flatten(), nn.Linear(features, hidden), nn.LeakyReLU(0.2),
                                     nn.Linear(hidden, out))

@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 
 from .infogan import Code
 from .metrics import features_and_digits
-from .runtime import device_of
+from .runtime import device_of, eval_mode
 
 
 def matched_accuracy(codes, labels, n_classes=None):
@@ -41,19 +41,19 @@ def matched_accuracy(codes, labels, n_classes=None):
 
 
 @torch.no_grad()
-def generate(generator, codes, n, seed=0, code=None):
+def generate(generator, codes, n, seed=0, code=None, noise=None):
     """``(images (n, 1, 28, 28) in [0, 1] on the CPU, Code)``: G's tanh output mapped by
-    (x + 1) / 2, for a seeded random input (or the given ``code`` with seeded noise)."""
+    (x + 1) / 2, for a seeded random input; a given ``code`` and/or ``noise`` (n, n_noise)
+    replaces the drawn one (a traversal: one code swept, the noise held)."""
     device = device_of(generator)
     g = torch.Generator(device).manual_seed(seed)
     z, drawn = codes.sample(n, device, generator=g)
-    if code is not None:
-        drawn = Code(code.categories.to(device), code.continuous.to(device))
-        z = codes.inputs(z[:, :codes.n_noise], drawn)
-    was_training = generator.training
-    generator.eval()
-    images = ((generator(z).float().cpu() + 1) / 2).clamp(0, 1)
-    generator.train(was_training)
+    if code is not None or noise is not None:
+        drawn = drawn if code is None else Code(code.categories.to(device), code.continuous.to(device))
+        noise = z[:, :codes.n_noise] if noise is None else noise.to(device)
+        z = codes.inputs(noise, drawn)
+    with eval_mode(generator):                         # batch norm on its running statistics
+        images = ((generator(z).float().cpu() + 1) / 2).clamp(0, 1)
     return images, Code(drawn.categories.cpu(), drawn.continuous.cpu())
 
 
@@ -70,11 +70,9 @@ def q_accuracy(discriminator, images, labels, batch_size=1000):
     """The paper's test: Q's most likely category of each *real* image (N, 1, 28, 28) in
     [0, 1] against its label, after the best matching (Eq. (matched-accuracy))."""
     device = device_of(discriminator)
-    was_training = discriminator.training
-    discriminator.eval()
-    guesses = torch.cat([discriminator(batch.to(device) * 2 - 1)[1].logits.argmax(1).cpu()
-                         for batch in images.split(batch_size)])
-    discriminator.train(was_training)
+    with eval_mode(discriminator):
+        guesses = torch.cat([discriminator(batch.to(device) * 2 - 1)[1].logits.argmax(1).cpu()
+                             for batch in images.split(batch_size)])
     return matched_accuracy(guesses, labels.cpu(), n_classes=10)[0]
 
 

@@ -17,7 +17,7 @@ from torch.nn.utils import get_total_norm
 from tqdm.auto import tqdm
 
 from .gan_diagnosis import GAN_DIVERGED_HINT
-from .gan_train import discriminator_loss, generator_loss
+from .gan_train import check_data_range, discriminator_loss, generator_loss
 from .infogan import info_loss, information_bound
 from .runtime import device_of
 from .train import adam, check_training, epoch_means, record_epoch, stopped_by_hand
@@ -70,12 +70,16 @@ def train_infogan(generator, discriminator, data, codes, epochs, info_weight=1.0
     ``q_continuous`` (Q's loss on the continuous codes). ``plain=True``: the baseline whose
     G is not rewarded for the code (Q still learns to read it, if it can).
     """
-    check_training(epochs, batch_size)
+    check_training(epochs, batch_size, on_epoch_end)
+    if loss not in ("minimax", "non-saturating"):
+        raise ValueError(f"InfoGAN here plays the probability losses 'minimax' or "
+                         f"'non-saturating', got {loss!r}")
     if generator.latent_dim != codes.dim:
         raise ValueError(f"the generator takes {generator.latent_dim} inputs but the codes make "
                          f"{codes.dim}: build it with latent_dim=codes.dim")
     if len(data) < batch_size:
         raise ValueError(f"{len(data)} examples cannot fill a batch of {batch_size}: lower batch_size")
+    check_data_range(generator, data)                  # a tanh generator needs data in [-1, 1]
     device = device_of(generator)
     data = data.to(device)
     g_opt = adam(generator.parameters(), lr_g, betas)

@@ -248,6 +248,12 @@ def test_train_infogan_checks_its_setup():
         train_infogan(g, d, torch.randn(16, 2), codes, 1, batch_size=32)
     with pytest.raises(ValueError, match="epochs"):
         train_infogan(g, d, torch.randn(64, 2), codes, 0)
+    with pytest.raises(ValueError, match="probability losses"):
+        train_infogan(g, d, torch.randn(64, 2), codes, 1, loss="wasserstein")
+    tanh = InfoCodes(8, 10, 2)
+    g, d = DCGANGenerator(tanh.dim, ngf=4), InfoDiscriminator(DCGANDiscriminator(ndf=4), tanh)
+    with pytest.raises(ValueError, match=r"2 \* x - 1"):             # pixels in [0, 1] for a tanh G
+        train_infogan(g, d, torch.rand(64, 1, 28, 28) * 1.5, tanh, 1)
 
 
 def test_dcgan_pair_runs_one_epoch():
