@@ -116,6 +116,8 @@ def test_factorvae_score_leaves_out_collapsed_dimensions_and_partly_mixed_codes(
 @pytest.mark.parametrize("codes, factors, phrase", [
     (torch.zeros(10, 3), torch.zeros(9, 5, dtype=torch.long), "one row per image"),
     (torch.zeros(10), torch.zeros(10, 5, dtype=torch.long), "2D tensor"),
+    (torch.zeros(10, 0), torch.zeros(10, 5, dtype=torch.long), "non-empty"),       # a code of size 0
+    (torch.zeros(10, 3), torch.zeros(10, 0, dtype=torch.long), "non-empty"),       # no factors
     (torch.zeros(10, 3), torch.zeros(10, 5), "integer indices"),
     (torch.full((10, 3), math.nan), torch.zeros(10, 5, dtype=torch.long), "NaN"),
 ])
