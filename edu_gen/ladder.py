@@ -12,6 +12,7 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 from .metrics import evaluate_samples, features_and_digits, precision_recall_density_coverage
+from .runtime import generator
 
 BLUR = (0.5, 1.0, 1.5, 2.0, 2.5)        # sd of a Gaussian blur, in pixels (9 x 9 kernel)
 NOISE = (0.1, 0.2, 0.3, 0.4, 0.5)       # sd of added Gaussian pixel noise, clamped to [0, 1]
@@ -19,20 +20,22 @@ NOT_DIGITS = ("uniform noise", "coin flips", "mean image")
 
 
 def corrupt(images, kind, level, seed=0):
-    """``images`` blurred (kind "blur", sd ``level``) or noised ("noise", sd ``level``)."""
+    """``images`` blurred (kind "blur", sd ``level``) or noised ("noise", sd ``level``;
+    ``seed`` through ``runtime.generator``, shifted by EDU_GEN_SEED_OFFSET)."""
     if kind == "blur":
         return gaussian_blur(images, kernel_size=9, sigma=level)
     if kind == "noise":
-        noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(seed))
+        noise = torch.randn(images.shape, generator=generator(seed))
         return (images + level * noise).clamp(0, 1)
     raise ValueError(f"kind must be 'blur' or 'noise', got {kind!r}")
 
 
 def rungs(train, reference, n=1000, seed=0):
-    """The ladder's image sets, in order: a dict name -> images (n, 1, 28, 28) in [0, 1]."""
+    """The ladder's image sets, in order: a dict name -> images (n, 1, 28, 28) in [0, 1]
+    (random draws seeded through ``runtime.generator``)."""
     if len(train) < n:
         raise ValueError(f"the ladder draws {n} training digits, got {len(train)}")
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     digits = train[torch.randperm(len(train), generator=g)[:n]]
     rows = {"held-out digits (the reference)": reference,
             "training digits": digits,
