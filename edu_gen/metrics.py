@@ -283,7 +283,11 @@ def precision_recall_density_coverage(real_features, fake_features, k_pr=3, k_dc
     Kynkäänniemi et al.'s realism score); density is divided by the share of balls kept, so
     it stays comparable with the unpruned density (the kept, smaller balls hold fewer samples
     than the average ball: samples of the real distribution score a little below 1, about
-    0.9 for training digits against held-out ones). In this book's features the unpruned
+    0.9 for training digits against held-out ones). Pruned precision is on another scale than
+    the unpruned one: real digits land in about half of the kept balls, so training digits
+    against held-out ones score about 0.5 (0.93 unpruned). Read a model's precision against
+    the precision of real digits judged the same way (the ceiling row the book's tables
+    print), never against 1. In this book's features the unpruned
     balls of a few unusual real digits reach the region where noise, coin flips and the
     mean image land, and unpruned precision calls those real (appendix). ``prune=None``
     gives the original definitions (those of the ``prdc`` package). Recall and coverage are
