@@ -73,3 +73,27 @@ def test_the_committed_table_has_every_row_five_seeds_and_its_header():
     seeds = {name: {r["seed"] for r in rows if r["model"] == name} for name in ROWS}
     assert all(len(s) >= 5 for s in seeds.values()), seeds
     assert set(rows[0]) == set(FIELDS)
+
+
+def test_every_model_trains_with_its_lr_decayed_to_zero(monkeypatch):
+    """The docstring's guarantee: one lr-schedule family (Adam, decayed linearly to 0) for all."""
+    import edu_gen.compare as compare
+    seen = {}
+    monkeypatch.setattr(compare, "train_vae", lambda *a, **k: seen.setdefault("vae", k))
+    monkeypatch.setattr(compare, "train_gan", lambda *a, **k: seen.setdefault("gan", k))
+    images = torch.rand(64, 1, 28, 28)
+    for name in ("MLP VAE", "DCGAN"):
+        networks, seconds = compare.train(name, 0, data=(images, images))
+        assert seconds >= 0 and len(networks) == (1 if name in VAES else 2)
+    assert seen["vae"]["lr_decay"] is True and seen["gan"]["lr_decay"] is True, seen
+    assert seen["gan"]["betas"] == (0.5, 0.999)
+
+
+def test_samples_and_reference_rows_shift_with_the_seed_offset(monkeypatch):
+    """Seeds go through edu_gen.runtime: EDU_GEN_SEED_OFFSET=1 turns seed 0 into seed 1."""
+    networks = build("MLP GAN")
+    train = torch.rand(50, 1, 28, 28)
+    plain = draw("MLP GAN", networks, 5, seed=1), reference_set("uniform noise", train, 5, seed=1)
+    monkeypatch.setenv("EDU_GEN_SEED_OFFSET", "1")
+    shifted = draw("MLP GAN", networks, 5, seed=0), reference_set("uniform noise", train, 5, seed=0)
+    assert torch.equal(plain[0], shifted[0]) and torch.equal(plain[1], shifted[1])
