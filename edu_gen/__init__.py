@@ -36,6 +36,7 @@ One concept per module, in the order the book uses them:
                        density / coverage, class balance, nearest training digit
 - ``compare``          the "VAE or GAN?" chapter's experiment: each model's row of the table
 - ``exercises``        automatic checks of the readers' own implementations
+- ``homework``         trained weights that a homework notebook's output carries to the grader
 - ``fast``             speed engineering off the teaching path: compile, channels-last
 """
 
