@@ -1,25 +1,35 @@
 # edu-gen, two commands on a fresh machine:
 #   make book   build the whole book into _build/html (executes every notebook)
-#   make test   unit tests, every notebook under nbval, the build check, the browser check
+#   make test   unit tests, the book build (every notebook executed once, a failing check
+#               fails it), the build check, the browser check
 # Both create .venv on first use; later runs reuse it and start in seconds.
 # EDU_GEN_PROFILE=quick|full chooses the size of every training run (default: full on a
 # CUDA GPU, quick elsewhere).
 
 PYTHON ?= python3
+# bash with pipefail: the build's log is kept (tee) and its failure still fails make.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.ready
 BOOK   := $(VENV)/bin/jupyter-book build --all -W --keep-going .
+# The build executes every notebook once; its log ends with each notebook's time.
+BUILD_BOOK = mkdir -p _build && $(BOOK) 2>&1 | tee _build/book.log && \
+	echo "notebook execution times:" && sed -n 's|^$(CURDIR)/\(.*\): Executed notebook in \(.*\) seconds.*|  \2 s  \1|p' _build/book.log
 # Quiet progress bars in scripts and logs (notebooks draw theirs as widgets, kept in the site).
 export TQDM_DISABLE := 1
 
-.PHONY: book test unit notebooks site-check data system bench lock clean assignments grade
+.PHONY: book test unit notebooks site-check data system bench lock clean assignments grade \
+	robustness full-cpu
 
 book: data
-	$(BOOK)
+	$(BUILD_BOOK)
 
-test: data unit notebooks
-	$(BOOK)
+# Each notebook runs once, in the build (nbval would run them all a second time; no cell's
+# output is compared, so `make notebooks` is not part of the tests).
+test: data unit
+	$(BUILD_BOOK)
 	$(MAKE) site-check
 
 unit: $(READY)
@@ -33,6 +43,17 @@ site-check: $(READY)
 
 bench: $(READY)
 	$(PY) -m benchmarks
+
+# The margin sweep (not in CI): every notebook for seed offsets 0 1 2 with 1 and 2 torch
+# threads; writes book/appendix/margins_quick.csv and runs_quick.csv. NOTEBOOKS=... for some.
+robustness: data
+	$(PY) scripts/margin_sweep.py $(NOTEBOOKS)
+
+# The full profile of the chapters that fit on a CPU (not in CI; see the appendix).
+FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.ipynb \
+	book/text/generating_text.ipynb
+full-cpu: data
+	$(PY) scripts/margin_sweep.py --profile full --offsets 0 --threads 2 $(FULL_CPU)
 
 data: $(READY) system
 	$(PY) -m edu_gen.data

@@ -10,6 +10,10 @@ and raises ``AssertionError`` when the bound is broken. When the environment var
 ``scripts/margin_sweep.py`` runs the book over seeds and thread counts this way and
 tabulates the smallest margin of every claim (the appendix *How robust are the checks?*).
 
+With ``EDU_GEN_CHECK_SOFT=1`` a broken claim is printed and logged but does not raise, so
+one calibration run measures every claim of a chapter (``margin_sweep.py --soft``); a
+chapter holds only when it passes without it.
+
 Checks that are exact by arithmetic (``torch.equal``, ``==`` on integers, sets) stay
 plain ``assert`` statements: they have no margin to measure.
 """
@@ -19,6 +23,7 @@ import os
 
 CHECK_LOG_ENV = "EDU_GEN_CHECK_LOG"
 NOTEBOOK_ENV = "EDU_GEN_NOTEBOOK"
+SOFT_ENV = "EDU_GEN_CHECK_SOFT"
 BOUNDS = ("above", "at_least", "below", "at_most")
 
 
@@ -56,7 +61,7 @@ def claim(name, value, *, above=None, at_least=None, below=None, at_most=None):
     rule = " and ".join(f"{words[k]} {v:.4g}" for k, v in given.items())
     _log(name, value, given, room, ok)
     print(f"{'ok' if ok else 'FAILED'}: {name} = {value:.4g} (needs {rule}; margin {room:.3g})")
-    if not ok:
+    if not ok and os.environ.get(SOFT_ENV) != "1":
         raise AssertionError(f"{name}: {value:.6g} breaks its bound ({rule}); the prose that "
                              f"states it is no longer true on this run")
     return value

@@ -214,11 +214,11 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
         if checkpoint else (0, {})
     log = open_log(log_dir, start) if log_dir else None
     pixel_range = (-1, 1) if data.min() < 0 else (0, 1)   # of the logged sample grids
-    generator.train()
-    discriminator.train()
     bar = tqdm(range(start, epochs), desc=desc)
     try:
         for epoch in bar:
+            generator.train()                          # whatever a callback left
+            discriminator.train()
             steps = []
             for rows in torch.randperm(len(data), device=device).split(n_critic * batch_size):
                 if len(rows) < n_critic * batch_size:
@@ -233,13 +233,13 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
             means = record_epoch(history, epoch_means(steps), epoch, hint, bar)
             for schedule in schedules:
                 schedule.step()
+            if on_epoch_end is not None:               # before the checkpoint, which keeps its draws
+                on_epoch_end(epoch, means)
             if checkpoint:
                 save_training(checkpoint, networks, optimizers, epoch + 1, history, settings)
             if log:
                 z = fixed_noise(64, generator.latent_dim, device)
                 log_epoch(log, epoch, means, gan_samples(generator, z, pixel_range))
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, means)
     except KeyboardInterrupt:
         stopped_by_hand(history)
     finally:

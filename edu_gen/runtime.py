@@ -12,7 +12,13 @@ Every notebook starts with::
 The environment variable ``EDU_GEN_SEED_OFFSET`` shifts every seed a chapter sets through
 ``seed_everything`` and ``generator`` (``scripts/margin_sweep.py`` runs the book with
 offsets 0, 1, 2 to measure how far each check stands from failing on other seeds).
+
+A function that scores or samples a model it does not train (an evaluation, a callback)
+draws inside ``seeded(seed, device)`` and runs the model inside ``eval_mode(model)``: a
+training run that calls it every epoch draws the same numbers and trains in the same mode
+as a run that never called it.
 """
+import contextlib
 import os
 import random
 
@@ -88,3 +94,35 @@ def seed_everything(seed=0):
 def generator(seed=0, device="cpu"):
     """A ``torch.Generator`` on ``device`` seeded with ``seed + seed_offset()``."""
     return torch.Generator(device=device).manual_seed(seed + seed_offset())
+
+
+@contextlib.contextmanager
+def seeded(seed, device="cpu"):
+    """Run the block with the default generators of the CPU and of ``device`` seeded with
+    ``seed`` (not shifted by ``EDU_GEN_SEED_OFFSET``: an evaluation's fixed draws), then put
+    both back as they were: whatever the block draws, the caller's random stream goes on as
+    if it had never run."""
+    device = torch.device(device)
+    accelerator = [device] if device.type != "cpu" else []
+    with torch.random.fork_rng(devices=accelerator, device_type=device.type if accelerator else None):
+        torch.random.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            torch.cuda.default_generators[device.index if device.index is not None
+                                          else torch.cuda.current_device()].manual_seed(seed)
+        elif accelerator:
+            torch.get_device_module(device.type).manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def eval_mode(*modules):
+    """Run the block with ``modules`` in eval mode (batch norm on its running statistics, no
+    dropout), then give each back the mode it had, even when the block raises."""
+    modes = [module.training for module in modules]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            module.train(mode)

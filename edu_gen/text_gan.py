@@ -65,7 +65,7 @@ def gumbel_softmax(logits, temperature, hard=False, noise=None):
     if not hard:
         return y
     one_hot = F.one_hot(y.argmax(-1), logits.shape[-1]).to(y.dtype)
-    return one_hot + y - y.detach()       # the value of one_hot, the gradient of y
+    return one_hot + (y - y.detach())     # exactly one_hot (y - y is 0), the gradient of y
 
 
 def one_hot_names(tokens, vocab_size):

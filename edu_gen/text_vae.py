@@ -54,10 +54,13 @@ class SequenceVAE(nn.Module):
         if state is None:
             state = torch.tanh(self.to_state(z))[None]
         out, state = self.decoder(h, state)
-        return self.to_logits(out), state
+        logits = self.to_logits(out)
+        pad = torch.arange(self.vocab_size, device=logits.device) == PAD_ID
+        return logits.masked_fill(pad, -float("inf")), state     # padding is never predicted
 
     def decode_logits(self, z, tokens, word_dropout=0.0):
         """Logits (N, T, vocab_size) of p(x_t | x_<t, z) at every position of ``tokens``
+        (the padding symbol's logit is -inf: p is a distribution over the other symbols)
         (teacher forcing: the true previous symbols are the inputs). ``word_dropout``: the
         share of input characters replaced by padding (the first input, END, is kept)."""
         if not 0.0 <= word_dropout <= 1.0:
@@ -81,7 +84,6 @@ class SequenceVAE(nn.Module):
         for t in range(max_len + 1):
             logits, state = self._run_decoder(z, previous, state)
             logits = logits[:, 0].float()
-            logits[:, PAD_ID] = -float("inf")                   # padding is never predicted
             if t == max_len:
                 symbol = torch.full_like(running, END_ID, dtype=torch.int64)
             elif greedy:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .elbo import check_beta, iwae_bound_chunked, log_normal
-from .runtime import device_of
+from .runtime import device_of, eval_mode, seeded
 from .text_data import PAD_ID, check_tokens
 from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
                     stopped_by_hand)
@@ -85,10 +85,10 @@ def train_text_vae(model, tokens, epochs, lr=1e-3, batch_size=128, beta=1.0,
     steps_per_epoch = -(-len(tokens) // batch_size)
     warmup_steps = kl_warmup_epochs * steps_per_epoch
     history = {}
-    model.train()
     bar = tqdm(range(epochs), desc=desc)
     try:
         for epoch in bar:
+            model.train()                                    # whatever a callback left
             steps = []
             for i, rows in enumerate(torch.randperm(len(tokens), device=device).split(batch_size)):
                 beta_s = kl_weight(epoch * steps_per_epoch + i, warmup_steps, beta)
@@ -107,15 +107,16 @@ def train_text_vae(model, tokens, epochs, lr=1e-3, batch_size=128, beta=1.0,
 @torch.no_grad()
 def evaluate_text_vae(model, tokens, seed=0, batch_size=1000):
     """Test negative ELBO, rate and distortion in nats per name, and the negative ELBO in
-    nats per character (per predicted symbol: characters and end symbols)."""
+    nats per character (per predicted symbol: characters and end symbols). In eval mode,
+    with codes drawn from ``seed``'s own random state: the caller's mode and random stream
+    are left as they were."""
     check_tokens(tokens, model.vocab_size)
-    model.eval()
-    torch.manual_seed(seed)
     sums = 0
-    for batch in tokens.to(device_of(model)).split(batch_size):
-        distortion, kl = negative_elbo(model, batch)
-        rate = kl.sum(1)
-        sums = sums + torch.stack([(distortion + rate).sum(), rate.sum(), distortion.sum()])
+    with eval_mode(model), seeded(seed, device_of(model)):
+        for batch in tokens.to(device_of(model)).split(batch_size):
+            distortion, kl = negative_elbo(model, batch)
+            rate = kl.sum(1)
+            sums = sums + torch.stack([(distortion + rate).sum(), rate.sum(), distortion.sum()])
     neg_elbo, rate, distortion = (sums / len(tokens)).tolist()
     per_char = neg_elbo * len(tokens) / (tokens != PAD_ID).sum().item()
     return {"neg_elbo": neg_elbo, "rate": rate, "distortion": distortion,
@@ -135,11 +136,11 @@ def log_weights(model, tokens, k):
 @torch.no_grad()
 def iwae_nll_per_char(model, tokens, k=100, chunk=50, seed=0, batch_size=500):
     """The importance-weighted bound -L_k on -log p(x) (Eq. (iwae)), in nats per character:
-    tighter than the negative ELBO (k = 1), an estimate of the test NLL as k grows."""
+    tighter than the negative ELBO (k = 1), an estimate of the test NLL as k grows. Like
+    ``evaluate_text_vae``, it leaves the caller's mode and random stream as they were."""
     check_tokens(tokens, model.vocab_size)
-    model.eval()
-    torch.manual_seed(seed)
     total = 0
-    for batch in tokens.to(device_of(model)).split(batch_size):
-        total = total + iwae_bound_chunked(lambda n: log_weights(model, batch, n), k, chunk).sum()
+    with eval_mode(model), seeded(seed, device_of(model)):
+        for batch in tokens.to(device_of(model)).split(batch_size):
+            total = total + iwae_bound_chunked(lambda n: log_weights(model, batch, n), k, chunk).sum()
     return -(total / (tokens != PAD_ID).sum()).item()

@@ -5,13 +5,16 @@
 - ``active_units``: the latent dimensions the encoder uses;
 - ``grey_fraction``: how grey (blurred, double-exposed) images are.
 
-Test digits are binarized once with a fixed seed, so the numbers repeat.
+Test digits are binarized once with a fixed seed, so the numbers repeat. Every score runs
+the model in eval mode and draws from a seeded random state of its own
+(``edu_gen.runtime.eval_mode`` and ``seeded``): called between epochs (``on_epoch_end``), it
+leaves the training run's random draws and its train mode as they were.
 """
 import torch
 
 from .data import check_images
 from .elbo import bernoulli_log_likelihood, iwae_bound_chunked, log_normal, reparameterize
-from .runtime import device_of
+from .runtime import device_of, eval_mode, seeded
 from .vae import PIXELS, check_labels
 from .vae_train import negative_elbo
 
@@ -37,13 +40,12 @@ def _test_batches(model, images, labels, binarize, seed, batch_size):
 def evaluate(model, images, labels=None, binarize=True, seed=0, batch_size=500):
     """Test negative ELBO, rate and distortion in nats per image (means over ``images``),
     from ``negative_elbo``: the training loss at beta = 1, one code per image."""
-    model.eval()
-    torch.manual_seed(seed)
     sums = 0
-    for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
-        distortion, kl = negative_elbo(model, x, y)
-        rate = kl.sum(1)
-        sums = sums + torch.stack([(distortion + rate).sum(), rate.sum(), distortion.sum()])
+    with eval_mode(model), seeded(seed, device_of(model)):
+        for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
+            distortion, kl = negative_elbo(model, x, y)
+            rate = kl.sum(1)
+            sums = sums + torch.stack([(distortion + rate).sum(), rate.sum(), distortion.sum()])
     neg_elbo, rate, distortion = (sums / len(images)).tolist()
     return {"neg_elbo": neg_elbo, "rate": rate, "distortion": distortion}
 
@@ -66,11 +68,10 @@ def iwae_nll(model, images, labels=None, k=5000, chunk=500, binarize=True, seed=
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    model.eval()
-    torch.manual_seed(seed)
     total = 0
-    for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
-        total = total + iwae_bound_chunked(lambda n: log_weights(model, x, y, n), k, chunk).sum()
+    with eval_mode(model), seeded(seed, device_of(model)):
+        for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
+            total = total + iwae_bound_chunked(lambda n: log_weights(model, x, y, n), k, chunk).sum()
     return -(total / len(images)).item()
 
 
@@ -84,9 +85,10 @@ def active_units(model, images, labels=None, threshold=0.01, batch_size=500):
     """
     device = device_of(model)
     means = []
-    for start in range(0, len(images), batch_size):
-        y = None if labels is None else labels[start:start + batch_size].to(device)
-        means.append(model.encode(images[start:start + batch_size].to(device), y)[0].float())
+    with eval_mode(model):
+        for start in range(0, len(images), batch_size):
+            y = None if labels is None else labels[start:start + batch_size].to(device)
+            means.append(model.encode(images[start:start + batch_size].to(device), y)[0].float())
     variance = torch.cat(means).var(0)
     return int((variance > threshold).sum().item()), variance.cpu()
 

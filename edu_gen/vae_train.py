@@ -62,7 +62,8 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     epoch sees new binary digits (as in Burda et al. 2015). ``kl_warmup_epochs``: KL
     annealing, beta rising linearly from 0 over that many epochs' steps. ``lr_decay``: the
     learning rate falls linearly to 0 over the epochs. ``on_epoch_end(epoch, means)`` runs
-    after each epoch. ``step`` is ``vae_step``, or the same step wrapped by ``edu_gen.fast``.
+    after each epoch, before its checkpoint (a resumed run repeats what it draws); each
+    epoch trains in train mode, whatever mode it left. ``step`` is ``vae_step``, or the same step wrapped by ``edu_gen.fast``.
     ``checkpoint``: a file path; after every epoch the model, optimizer, history and random
     states are written to it, and a later call with the same path continues from the last
     completed epoch, exactly as if never stopped (a disconnect or a kill loses at most the
@@ -89,10 +90,10 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     start, history = resume_training(checkpoint, [model], [optimizer, schedule], settings) \
         if checkpoint else (0, {})
     log = open_log(log_dir, start) if log_dir else None
-    model.train()
     bar = tqdm(range(start, epochs), desc=desc)
     try:
         for epoch in bar:
+            model.train()                                    # whatever a callback left
             steps = []
             for i, rows in enumerate(torch.randperm(len(images), device=device).split(batch_size)):
                 x = images[rows]
@@ -104,13 +105,13 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
                 steps.append(step(model, optimizer, x, y, beta_t, free_bits))
             means = record_epoch(history, epoch_means(steps), epoch, bar=bar)
             schedule.step()
+            if on_epoch_end is not None:                     # before the checkpoint, which keeps its draws
+                on_epoch_end(epoch, means)
             if checkpoint:
                 save_training(checkpoint, [model], [optimizer, schedule], epoch + 1, history, settings)
             if log:
                 z = fixed_noise(64, model.latent_dim, device)
                 log_epoch(log, epoch, means, vae_samples(model, z, model.n_classes))
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, means)
     except KeyboardInterrupt:
         stopped_by_hand(history)
     finally:

@@ -5,6 +5,8 @@ tabulate how far every check stood from failing.
     python scripts/margin_sweep.py book/text/generating_text.ipynb --offsets 0 --threads 1
     python scripts/margin_sweep.py --profile full book/gan/minimax.ipynb
     python scripts/margin_sweep.py --table-only            # re-tabulate the runs on disk
+    python scripts/margin_sweep.py --soft book/x.ipynb     # calibrate: broken claims do not
+                                                           # stop the run (never the final word)
 
 Each run executes one notebook in a fresh kernel, in its own folder as the book build does,
 with ``EDU_GEN_SEED_OFFSET`` (every seed the chapter sets shifts by it),
@@ -14,8 +16,9 @@ and margin there). Runs go to ``_build/margins/<profile>/o<offset>-t<threads>/``
 
 It then writes, for the notebooks run, ``book/appendix/margins_<profile>.csv`` (one row per
 claim: its smallest margin over the runs, the values' range) and ``runs_<profile>.csv``
-(each run: passed or the error, seconds), with the machine and versions in ``#`` lines.
-Rows of notebooks not run this time are kept from the file already there.
+(each run: passed or the error, seconds), with the machine and versions in ``#`` lines, and
+``margins_<profile>.md``, the same as tables that the appendix page includes. Rows of
+notebooks not run this time are kept from the files already there.
 """
 import argparse
 import csv
@@ -36,7 +39,7 @@ NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb")
                    if "_vendor" not in p.parts and ".ipynb_checkpoints" not in p.parts)
 
 
-def execute(notebook, offset, threads, profile, timeout):
+def execute(notebook, offset, threads, profile, timeout, soft=False):
     """Run one notebook in a subprocess with the sweep's environment; return its record."""
     name = str(notebook.relative_to(ROOT))
     folder = RUNS / profile / f"o{offset}-t{threads}"
@@ -46,14 +49,14 @@ def execute(notebook, offset, threads, profile, timeout):
     log.unlink(missing_ok=True)
     env = dict(os.environ, EDU_GEN_SEED_OFFSET=str(offset), OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), EDU_GEN_PROFILE=profile, EDU_GEN_CHECK_LOG=str(log),
-               EDU_GEN_NOTEBOOK=name, TQDM_DISABLE="1")
+               EDU_GEN_NOTEBOOK=name, TQDM_DISABLE="1", EDU_GEN_CHECK_SOFT="1" if soft else "0")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, "--execute-one", str(notebook), str(timeout)],
                           env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     error = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["failed"])[-1]
     record = {"notebook": name, "offset": offset, "threads": threads, "profile": profile,
-              "passed": done.returncode == 0, "seconds": round(seconds, 1), "error": error[:300]}
+              "passed": done.returncode == 0, "soft": soft, "seconds": round(seconds, 1), "error": error[:300]}
     (folder / f"{stem}.json").write_text(json.dumps(record))
     print(f"{'passed' if record['passed'] else 'FAILED'} {name} offset {offset}, {threads} "
           f"thread(s), {seconds:.0f} s {error[:200]}", flush=True)
@@ -108,12 +111,13 @@ def tabulate(profile, notebooks_run):
                      "min_margin": f"{worst['margin']:.3g}",
                      "margin_over_spread": f"{worst['margin'] / spread:.2g}" if spread else "",
                      "worst_run": f"offset {worst['offset']}, {worst['threads']} thread(s)"})
-    runs = [{k: r[k] for k in ("notebook", "offset", "threads", "passed", "seconds", "error")}
-            for r in records]
+    runs = [{k: r.get(k, False) for k in ("notebook", "offset", "threads", "passed", "soft",
+                                          "seconds", "error")} for r in records]
     header = header_lines(profile)
     write_csv(APPENDIX / f"margins_{profile}.csv", rows, notebooks_run, header)
     write_csv(APPENDIX / f"runs_{profile}.csv", runs, notebooks_run, header)
-    failed = [r for r in runs if not r["passed"]]
+    write_markdown(profile)
+    failed = [r for r in runs if not r["passed"] or r["soft"]]
     thin = [r for r in rows if r["failed"] or float(r["min_margin"]) <= 0]
     print(f"\n{len(rows)} claims over {len(runs)} runs; {len(failed)} failed runs, "
           f"{len(thin)} claims broken in some run")
@@ -121,7 +125,7 @@ def tabulate(profile, notebooks_run):
         print(f"  margin {r['min_margin']:>8} ({r['margin_over_spread'] or '-':>5} x spread) "
               f"{r['notebook']}: {r['claim']} {r['bound']} [{r['min_value']}, {r['max_value']}]")
     for r in failed:
-        print(f"  FAILED run: {r['notebook']} offset {r['offset']} threads {r['threads']}: {r['error']}")
+        print(f"  {'SOFT' if r['soft'] else 'FAILED'} run: {r['notebook']} offset {r['offset']} threads {r['threads']}: {r['error']}")
     return not failed
 
 
@@ -158,6 +162,43 @@ def write_csv(path, rows, notebooks_run, header):
         writer.writerows(rows)
 
 
+def read_csv(path):
+    lines = path.read_text().splitlines() if path.exists() else []
+    return ([line[2:] for line in lines if line.startswith("# ")],
+            list(csv.DictReader(line for line in lines if not line.startswith("#"))))
+
+
+def write_markdown(profile):
+    """``margins_<profile>.md``: per notebook its runs, then every claim's margin."""
+    header, claims = read_csv(APPENDIX / f"margins_{profile}.csv")
+    _, runs = read_csv(APPENDIX / f"runs_{profile}.csv")
+    header = header or read_csv(APPENDIX / f"runs_{profile}.csv")[0]
+    out = [f"Written by `scripts/margin_sweep.py`: {'; '.join(header[1:])}.", "",
+           "| notebook | runs passed | seconds per run | claims | thinnest margin (x spread) |",
+           "|---|---|---|---|---|"]
+    notebooks = sorted({r["notebook"] for r in runs})
+    for nb in notebooks:
+        mine = [r for r in runs if r["notebook"] == nb]
+        passed = sum(r["passed"] == "True" and r["soft"] != "True" for r in mine)
+        seconds = sorted(float(r["seconds"]) for r in mine)
+        cs = [c for c in claims if c["notebook"] == nb]
+        spread = [c for c in cs if c["margin_over_spread"]]
+        thin = min(spread, key=lambda c: float(c["margin_over_spread"]), default=None)
+        thin_text = f"{thin['claim']}: {thin['min_margin']} ({thin['margin_over_spread']}x)" if thin else ""
+        out.append(f"| {nb} | {passed} of {len(mine)} | {seconds[0]:.0f} to {seconds[-1]:.0f} "
+                   f"| {len(cs)} | {thin_text} |")
+    for nb in notebooks:
+        out += ["", f"**{nb}**", "", "| claim | bound | values over the runs | smallest margin | "
+                "margin / spread |", "|---|---|---|---|---|"]
+        for c in (c for c in claims if c["notebook"] == nb):
+            values = (c["min_value"] if c["min_value"] == c["max_value"]
+                      else f"{c['min_value']} to {c['max_value']}")
+            flag = " **(broken)**" if c["failed"] != "0" else ""
+            out.append(f"| {c['claim'].replace('|', '&#124;')} | {c['bound']} | {values} "
+                       f"| {c['min_margin']}{flag} | {c['margin_over_spread'] or '-'} |")
+    (APPENDIX / f"margins_{profile}.md").write_text("\n".join(out) + "\n")
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--execute-one":
         return execute_one(sys.argv[2], int(sys.argv[3]))
@@ -170,6 +211,8 @@ def main():
                         help="notebooks run at once (a 2-thread run takes both cores alone)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may take")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--soft", action="store_true",
+                        help="broken claims are logged, not raised (calibration only)")
     args = parser.parse_args()
     notebooks = [p.resolve() for p in args.notebooks] or NOTEBOOKS
     names = {str(p.relative_to(ROOT)) for p in notebooks}
@@ -180,7 +223,7 @@ def main():
             todo = [(nb, offset) for offset in args.offsets for nb in notebooks]
             with ThreadPoolExecutor(jobs) as pool:
                 list(pool.map(lambda job: execute(job[0], job[1], threads, args.profile,
-                                                  args.timeout), todo))
+                                                  args.timeout, args.soft), todo))
         print(f"sweep: {time.perf_counter() - start:.0f} s")
     ok = tabulate(args.profile, names)
     sys.exit(0 if ok else 1)

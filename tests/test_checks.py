@@ -52,3 +52,12 @@ def test_claim_takes_tensors_and_logs_one_line_per_claim(tmp_path, monkeypatch):
     assert rows[0]["notebook"] == "book/x.ipynb" and rows[0]["ok"] and rows[0]["below"] == 0.1
     assert abs(rows[0]["margin"] - 0.05) < 1e-6
     assert not rows[1]["ok"] and rows[1]["margin"] == -1.0
+
+
+def test_soft_mode_logs_a_broken_claim_without_raising(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "checks.jsonl"
+    monkeypatch.setenv("EDU_GEN_CHECK_LOG", str(log))
+    monkeypatch.setenv("EDU_GEN_CHECK_SOFT", "1")
+    assert claim("units", 2, at_most=1) == 2
+    assert "FAILED" in capsys.readouterr().out
+    assert not json.loads(log.read_text())["ok"]
