@@ -6,9 +6,14 @@
 Each ``*.ipynb`` in SUBMISSIONS_DIR is one student (the file's stem). It is run by
 ``otter run`` (no container: the grading machine's Python needs torch) in a subprocess with a
 timeout, and otter's ``results.json`` becomes one row: points per question, the total, and a
-``message`` naming what failed (the first assertion of each failing test). A file that is not a
-notebook, or that otter cannot grade, still gets a row, with the reason in ``message``; the run
-never stops at a bad submission. The autograder zip is the newest one that ``make assignments``
+``message`` naming what failed (the first assertion of each failing test). When a cell of the
+question raised an error (a syntax error, an import of a missing module), that error comes first:
+``q3: 0/3 (the cell `def negative_elbo(...` raised SyntaxError: ...; then: AssertionError:
+negative_elbo is not defined ...)``. The training cells are not rerun (otter_ignore): their
+questions are graded from the weights that the notebook's saved outputs carry
+(``edu_gen.homework``), so grading one submission takes seconds of evaluation, not minutes of
+training. A file that is not a notebook, or that otter cannot grade, still gets a row, with the
+reason in ``message``; the run never stops at a bad submission. The autograder zip is the newest one that ``make assignments``
 wrote under _build/homework/HOMEWORK/autograder/ (``--homework``, hw1_vae by default) unless
 --autograder says.
 
@@ -16,7 +21,8 @@ A cell that loops forever or kills its kernel (``os._exit``, a segfault, out of 
 its question, not the whole notebook. ``otter run`` 7.0 executes the notebook with nbclient
 without a per-cell time limit, and when the kernel dies it stops with ``DeadKernelError`` and
 writes no results; either way nothing is graded. So before otter sees the notebook, a one-line
-cell goes in front of each code cell that writes that cell's number to a file, and the notebook
+cell goes in front of each code cell that writes that cell's number to a file (the first one also
+has IPython note every cell that raises, with its number, in another file), and the notebook
 takes the name its ``otter.Notebook("...")`` cell reads (under another name that cell fails, the
 ``grader.check`` cells with it, and otter's last cell runs every test at once). When otter runs
 past ``timeout`` s or the kernel dies, the last number written names the cell that was running:
@@ -100,12 +106,12 @@ def _marked(nb, progress, errors=None):
     """A copy of ``nb`` with, before each code cell and at the end, a cell that writes the index
     (in ``nb``) of the cell that comes next to the file ``progress``; with ``errors``, the first
     such cell also has every cell that raises append ``[its index, "Type: message"]`` to that file."""
-    cells = []
+    cells, hooked = [], errors is None
     for i, cell in enumerate([*nb.cells, None]):
         if cell is None or cell.cell_type == "code":
             source = f'open(r"{progress}", "w").write("{i}");'
-            if errors is not None and not cells:
-                source = ERROR_HOOK.format(errors=errors, progress=progress) + source
+            if not hooked:
+                source, hooked = ERROR_HOOK.format(errors=errors, progress=progress) + source, True
             marker = nbformat.v4.new_code_cell(source, id=f"grader-marker-{i}")
             if nb.nbformat_minor < 5:  # cell ids came with nbformat 4.5
                 del marker["id"]

@@ -17,6 +17,7 @@ that ``otter assign`` wrote under ``_build/homework/HW/student/`` (no hidden tes
 also rewrites each master's first code cell when it differs from ``homework_colab_cell``.
 """
 import ast
+import json
 import sys
 from pathlib import Path
 
@@ -85,10 +86,11 @@ COLAB = "google.colab" in str(get_ipython())
 if COLAB:
     %pip install --quiet otter-grader==7.0.0 "edu-gen @ git+{url}"
     import os, urllib.request
+    TESTS = "{tests_url}"
     os.makedirs("tests", exist_ok=True)
-    for question in {list(questions)!r}:
+    for question in {json.dumps(list(questions))}:
         try:
-            urllib.request.urlretrieve(f"{tests_url}/{{question}}.py", f"tests/{{question}}.py")
+            urllib.request.urlretrieve(f"{{TESTS}}/{{question}}.py", f"tests/{{question}}.py")
         except OSError as error:
             raise RuntimeError(f"could not fetch the public test of {{question}} ({{error}}): "
                                "grader.check needs it; is the runtime online?") from None

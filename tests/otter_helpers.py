@@ -161,7 +161,11 @@ def installed_closure(requirements):
         if key in seen:
             continue
         seen.add(key)
-        for line in metadata.requires(name) or []:
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:   # not installed here (an extra's package): a leaf
+            requires = []
+        for line in requires:
             dependency = Requirement(line)
             extras = [{"extra": e} for e in requirement.extras] or [{"extra": ""}]
             if dependency.marker is None or any(dependency.marker.evaluate(e) for e in extras):

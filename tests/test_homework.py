@@ -15,8 +15,9 @@ from edu_gen.homework import decode, encode
 from edu_gen.vae import VAE as EduGenVAE
 from scripts.grade import ROOT, find_autograder, grade_folder, questions
 from scripts.make_assignment import homework_colab_cell, public_tests
-from tests.otter_helpers import (SLOW_CLOCK, assert_full_marks, assert_lost, edit, emptied, execute, kept_text,
-                                 otter_assign, points_of, printed_json, solution_lines, with_kept)
+from tests.otter_helpers import (SLOW_CLOCK, assert_full_marks, assert_grading_image_complete,
+                                 assert_lost, edit, emptied, execute, kept_text, otter_assign,
+                                 points_of, printed_json, solution_lines, with_kept)
 
 MASTER = ROOT / "homework" / "hw1_vae" / "hw1_vae.ipynb"
 POINTS = {"q1": 2.0, "q2": 2.0, "q3": 3.0, "q4": 2.0, "q5": 2.0, "q6": 2.0, "q7": 2.0}  # and q8, 1 by hand
@@ -209,10 +210,13 @@ def test_invalid_notebook_gets_a_row_with_a_message(graded):
 
 
 # a notebook whose answer loops forever or kills its kernel loses that question only:
-# student: (text in the solution, what replaces it, the question, the CSV message)
+# student: (text in the solution, what replaces it, the question, the CSV message). The limit of a
+# run is wall-clock time: it must exceed an honest grading on a busy machine (about 15 s of CPU,
+# 55 to 110 s with 11 to 20 other jobs on 2 cores).
+CRASH_TIMEOUT = 240
 CRASHES = {
     "loops": ("    recon = F.binary", "    while True:\n        pass\n    recon = F.binary", "q3",
-              'q3: 0/3 (timed out after 60 s in the cell `grader.check("q3")`: an infinite loop?)'),
+              f'q3: 0/3 (timed out after {CRASH_TIMEOUT} s in the cell `grader.check("q3")`: an infinite loop?)'),
     "kills": ("def gaussian_kl(", "import os; os._exit(1)\ndef gaussian_kl(", "q2",
               "q2: 0/2 (the kernel died in the cell `import os; os._exit(1)` "
               "(os._exit, a segfault, out of memory?))"),
@@ -227,7 +231,7 @@ def crashed(assigned, solved, tmp_path_factory):
     for student, (old, new, _, _) in CRASHES.items():
         nbformat.write(edit(solved, old, new), subs / f"{student}.ipynb")
     out = subs / "grades.csv"
-    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=60, jobs=2)
+    grade_folder(subs, out, autograder=find_autograder(assigned / "autograder"), timeout=CRASH_TIMEOUT, jobs=2)
     with open(out, newline="") as f:
         return {row["student"]: row for row in csv.DictReader(f)}
 
@@ -245,3 +249,7 @@ def test_crash_costs_its_question_only(crashed, student):
     assert points_of(row, POINTS) == want, row
     assert float(row["total"]) == sum(want.values())
     assert row["message"] == message
+
+
+def test_grading_image_installs_what_the_tests_import(assigned):
+    assert_grading_image_complete(assigned, "hw1_vae")

@@ -15,8 +15,9 @@ from edu_gen.gan import DCGANGenerator, MLPGenerator
 from edu_gen.homework import decode, encode
 from scripts.grade import ROOT, autograder_dir, find_autograder, grade_folder, questions
 from scripts.make_assignment import homework_colab_cell, public_tests
-from tests.otter_helpers import (SLOW_CLOCK, assert_full_marks, assert_lost, edit, emptied, execute,
-                                 kept_text, otter_assign, printed_json, solution_lines, with_kept)
+from tests.otter_helpers import (SLOW_CLOCK, assert_full_marks, assert_grading_image_complete,
+                                 assert_lost, edit, emptied, execute, kept_text, otter_assign,
+                                 printed_json, solution_lines, with_kept)
 
 MASTER = ROOT / "homework" / "hw2_gan" / "hw2_gan.ipynb"
 POINTS = {"q1": 2.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 1.0, "q7": 1.0}   # and q6, 1 point by hand
@@ -214,3 +215,7 @@ def test_unanswered_notebook_says_so(graded):
     assert "holds no trained weights for q5" in row["message"], row["message"]
     assert "holds no trained weights for q7" in row["message"], row["message"]
     assert len(graded) == 2 + len(PLANTED)
+
+
+def test_grading_image_installs_what_the_tests_import(assigned):
+    assert_grading_image_complete(assigned, "hw2_gan")
