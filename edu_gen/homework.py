@@ -57,9 +57,10 @@ def decode(text):
     try:
         raw = zlib.decompress(base64.b64decode(text, validate=True))
         return torch.load(io.BytesIO(raw), weights_only=True)
-    except Exception as e:
-        raise NoWeightsError(f"these are not weights written by keep_weights ({type(e).__name__}): "
-                             "rerun the training cell rather than editing its output") from None
+    except Exception:
+        raise NoWeightsError("these are not weights written by keep_weights (the text is cut, altered "
+                             "or of another kind): rerun the training cell rather than editing its "
+                             "output") from None
 
 
 def keep_weights(question, models, **counts):
@@ -115,7 +116,8 @@ def load_weights(model, kept, name):
     try:
         model.load_state_dict(kept["models"][name]["state"])
     except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
+        lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
+        first = next((l for l in lines if l.startswith(("size mismatch", "Missing", "Unexpected"))), lines[0])
         raise NoWeightsError(f"the kept weights of {name!r} do not fit {type(model).__name__}: keep "
                              f"the sizes the question gives ({first})") from None
     return model
