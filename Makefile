@@ -53,7 +53,7 @@ robustness: data
 FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.ipynb \
 	book/text/generating_text.ipynb
 full-cpu: data
-	$(PY) scripts/margin_sweep.py --profile full --offsets 0 --threads 2 $(FULL_CPU)
+	$(PY) scripts/margin_sweep.py $(FULL_CPU) --profile full --offsets 0 --threads 2
 
 data: $(READY) system
 	$(PY) -m edu_gen.data

@@ -2,7 +2,9 @@
 
 One concept per module, in the order the book uses them:
 
-- ``runtime``          device, seeds, the ``quick`` / ``full`` profile
+- ``runtime``          device, seeds (shifted by ``EDU_GEN_SEED_OFFSET``), the ``quick`` /
+                       ``full`` profile, evaluations that leave the run's random state alone
+- ``checks``           the chapters' check cells: a claim, its value, its bound, its margin
 - ``data``             MNIST, Fashion-MNIST, 8x8 digits, 2D toy mixtures; checking images
 - ``nets``             an MLP builder and one-hot labels, shared by the VAEs and the GANs
 - ``train``            what every training loop shares: Adam, the learning-rate schedule,

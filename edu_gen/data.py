@@ -15,6 +15,7 @@ embedded MNIST digits, or a seeded subset of Fashion-MNIST, so CI results repeat
 """
 import gzip
 import math
+import numbers
 import os
 import socket
 from pathlib import Path
@@ -235,8 +236,8 @@ def mixture_modes(name):
 
 def sample_mixture(name, n, generator=None, device="cpu"):
     """``n`` points from an equal-weight Gaussian mixture (see ``mixture_modes``)."""
-    if n <= 0:
-        raise ValueError(f"n must be a positive number of samples, got {n}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
+        raise ValueError(f"n must be a positive whole number of samples, got {n!r}")
     centers, sd = mixture_modes(name)
     which = torch.randint(len(centers), (n,), generator=generator)
     noise = torch.randn(n, 2, generator=generator)
@@ -255,12 +256,16 @@ def load_dataset(name, split="train", **options):
 
 # --- checking images ------------------------------------------------------------------
 
-def check_images(images, name="images"):
+def check_images(images, name="images", dtype=None):
     """Raise a ValueError unless ``images`` is a non-empty finite float tensor
-    (N, 1, 28, 28) in [0, 1], the shape and range every loader here returns."""
+    (N, 1, 28, 28) in [0, 1], the shape and range every loader here returns (and, with
+    ``dtype``, the model's float type, e.g. float32)."""
     if not torch.is_tensor(images) or not images.is_floating_point():
         raise ValueError(f"{name} must be a float tensor of shape (N, 1, 28, 28) in [0, 1], "
                          f"got {type(images).__name__} {getattr(images, 'dtype', '')}")
+    if dtype is not None and images.dtype != dtype:
+        raise ValueError(f"{name} are {images.dtype} but the model computes in {dtype}: pass "
+                         f"{name.replace(' ', '_')}.to({dtype})")
     if images.dim() == 3 and tuple(images.shape[1:]) == (28, 28):
         raise ValueError(f"{name} have shape {tuple(images.shape)}, without the channel axis: "
                          "add it with images.unsqueeze(1) to get (N, 1, 28, 28)")

@@ -6,10 +6,29 @@ Every discriminator returns one *logit* per example (shape (N,)): the losses in
 ``edu_gen.gan_train`` apply the sigmoid where a probability is meant. Generators check
 that the noise has their latent size, and conditional models that labels are given.
 """
+import numbers
+
 import torch
 from torch import nn
 
 from .nets import mlp, one_hot
+
+
+def check_sizes(n_classes=0, **sizes):
+    """Raise a ValueError unless every size is a whole number >= 1 (``n_classes`` >= 0)."""
+    for name, value in {**sizes, "n_classes": n_classes}.items():
+        least = 0 if name == "n_classes" else 1
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+
+
+def as_shape(shape, name):
+    """``shape`` as a tuple of sizes >= 1: ``2`` is ``(2,)``, ``[1, 28, 28]`` is ``(1, 28, 28)``."""
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    check_sizes(**{f"{name}[{i}]": size for i, size in enumerate(shape)})
+    if not shape:
+        raise ValueError(f"{name} must have at least one size, got ()")
+    return shape
 
 
 def init_dcgan_weights(module):
@@ -48,6 +67,7 @@ class Generator(nn.Module):
 
     latent_dim: int
     n_classes: int = 0
+    output_range = None   # (low, high) where the last layer bounds the outputs (tanh: (-1, 1))
 
     def sample_noise(self, n, device=None, generator=None):
         """``n`` latent vectors z ~ N(0, I)."""
@@ -76,15 +96,16 @@ class MLPGenerator(Generator):
     def __init__(self, latent_dim=2, out_shape=(2,), hidden=128, layers=3, tanh=False,
                  n_classes=0):
         super().__init__()
-        if latent_dim < 1 or hidden < 1 or layers < 1:
-            raise ValueError("latent_dim, hidden and layers must be at least 1")
-        self.latent_dim, self.n_classes, self.out_shape = latent_dim, n_classes, tuple(out_shape)
+        check_sizes(latent_dim=latent_dim, hidden=hidden, layers=layers, n_classes=n_classes)
+        out_shape = as_shape(out_shape, "out_shape")
+        self.latent_dim, self.n_classes, self.out_shape = latent_dim, n_classes, out_shape
         self.config = dict(latent_dim=latent_dim, out_shape=list(out_shape), hidden=hidden,
                            layers=layers, tanh=tanh, n_classes=n_classes)
         out_features = int(torch.tensor(self.out_shape).prod())
         self.net = mlp([latent_dim + n_classes, *[hidden] * layers, out_features])
         if tanh:
             self.net.append(nn.Tanh())
+            self.output_range = (-1.0, 1.0)
 
     def forward(self, z, labels=None):
         return self.net(self.noise_and_label(z, labels)).view(len(z), *self.out_shape)
@@ -100,9 +121,9 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, in_shape=(2,), hidden=128, layers=3, pack=1, spectral_norm=False,
                  n_classes=0):
         super().__init__()
-        if pack < 1:
-            raise ValueError(f"pack must be at least 1, got {pack}")
-        self.in_shape, self.pack, self.n_classes = tuple(in_shape), pack, n_classes
+        check_sizes(hidden=hidden, layers=layers, pack=pack, n_classes=n_classes)
+        in_shape = as_shape(in_shape, "in_shape")
+        self.in_shape, self.pack, self.n_classes = in_shape, pack, n_classes
         self.config = dict(in_shape=list(in_shape), hidden=hidden, layers=layers, pack=pack,
                            spectral_norm=spectral_norm, n_classes=n_classes)
         in_features = int(torch.tensor(self.in_shape).prod()) + n_classes
@@ -131,8 +152,11 @@ class DCGANGenerator(Generator):
     convolutions, batch norm and ReLU, and tanh at the end (pixels in [-1, 1]).
     """
 
+    output_range = (-1.0, 1.0)
+
     def __init__(self, latent_dim=100, ngf=64, n_classes=0):
         super().__init__()
+        check_sizes(latent_dim=latent_dim, ngf=ngf, n_classes=n_classes)
         self.latent_dim, self.n_classes = latent_dim, n_classes
         self.config = dict(latent_dim=latent_dim, ngf=ngf, n_classes=n_classes)
         self.net = nn.Sequential(
@@ -159,6 +183,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, ndf=64, batch_norm=True, spectral_norm=False, n_classes=0):
         super().__init__()
+        check_sizes(ndf=ndf, n_classes=n_classes)
         self.n_classes = n_classes
         self.config = dict(ndf=ndf, batch_norm=batch_norm, spectral_norm=spectral_norm,
                            n_classes=n_classes)
@@ -190,6 +215,7 @@ class Snapshots:
     """
 
     def __init__(self, generator, noise, labels=None, every=1):
+        check_sizes(every=every)
         self.generator, self.noise, self.labels, self.every = generator, noise, labels, every
         self.samples = []
 

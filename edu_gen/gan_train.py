@@ -15,6 +15,8 @@ The losses (``loss=``):
 Each step of ``train_gan`` takes ``n_critic`` batches of real examples, updates D once on
 each (Eq. (d-step)), then updates G once through the frozen D (Eq. (g-step)).
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch.nn.utils import get_total_norm, parametrize
@@ -25,12 +27,13 @@ from .gan import has_batch_norm
 from .gan_diagnosis import GAN_DIVERGED_HINT, divergence_cause
 from .logs import fixed_noise, gan_samples, log_epoch, open_log
 from .runtime import device_of
-from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
-                    stopped_by_hand)
+from .train import (adam, check_training, epoch_means, is_count, is_number, lr_schedule,
+                    record_epoch, stopped_by_hand)
 
 LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp")
 PROBABILITY_LOSSES = ("minimax", "non-saturating")  # D outputs a probability through a sigmoid
 UNKNOWN_LOSS = "unknown GAN loss {!r}: use one of " + str(LOSSES)
+DATA_SCALE = 1e3   # data beyond +-1000 must be rescaled: networks start with outputs near 1
 
 
 # --- the losses ----------------------------------------------------------------------------
@@ -143,12 +146,25 @@ def generator_step(generator, discriminator, optimizer, fake, labels=None, loss=
 
 # --- the loop -------------------------------------------------------------------------------
 
-def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip):
+def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip,
+                    gp_weight=10.0, epochs=1, on_epoch_end=None):
     """Raise a ValueError that says what to change when the setup cannot train."""
+    check_training(epochs, batch_size, on_epoch_end)
+    if not torch.is_tensor(data) or not data.is_floating_point():
+        raise ValueError(f"the training data must be a float tensor (N, ...), got "
+                         f"{type(data).__name__} {getattr(data, 'dtype', '')}: convert it with "
+                         "torch.as_tensor(data, dtype=torch.float32)")
+    if not hasattr(generator, "sample_noise") or hasattr(discriminator, "sample_noise"):
+        raise ValueError(f"train_gan(generator, discriminator, ...) takes the generator (an "
+                         f"edu_gen.gan.Generator) first, got a {type(generator).__name__} and a "
+                         f"{type(discriminator).__name__}")
     if loss not in LOSSES:
         raise ValueError(UNKNOWN_LOSS.format(loss))
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+    if not is_count(n_critic):
+        raise ValueError(f"n_critic must be an integer >= 1, got {n_critic!r}")
+    if not is_number(gp_weight) or not 0 <= gp_weight < math.inf:
+        raise ValueError(f"gp_weight must be a finite number >= 0 (10 in the WGAN-GP paper), "
+                         f"got {gp_weight!r}")
     if len(data) < n_critic * batch_size:
         raise ValueError(f"{len(data)} examples cannot fill n_critic * batch_size = "
                          f"{n_critic * batch_size}: lower batch_size")
@@ -161,17 +177,31 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
                          "(0.01 in the WGAN paper) or use loss='wgan-gp'")
     if weight_clip is not None and loss != "wasserstein":
         raise ValueError(f"weight_clip belongs to loss='wasserstein', not {loss!r}")
+    if weight_clip is not None and not (is_number(weight_clip) and 0 < weight_clip < math.inf):
+        raise ValueError(f"weight_clip must be a positive number (0.01 in the WGAN paper), got "
+                         f"{weight_clip!r}")
     n_classes = getattr(generator, "n_classes", 0)
     if n_classes and labels is None:
         raise ValueError("a conditional generator needs labels: train_gan(..., labels=y)")
+    if labels is not None and (not torch.is_tensor(labels) or labels.is_floating_point()):
+        raise ValueError(f"labels must be an integer tensor (N,) of class indices, got "
+                         f"{type(labels).__name__} {getattr(labels, 'dtype', '')}: use labels.long()")
     if labels is not None and labels.shape != (len(data),):
         raise ValueError(f"expected {len(data)} labels of shape ({len(data)},), "
                          f"got {tuple(labels.shape)}")
     if labels is not None and n_classes and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1} for a generator with "
                          f"n_classes={n_classes}, got {int(labels.min())}..{int(labels.max())}")
+    if device_of(generator) != device_of(discriminator):
+        raise ValueError(f"the generator is on {device_of(generator)} and the discriminator on "
+                         f"{device_of(discriminator)}: move both to one device with .to(device)")
+    dtype = next(generator.parameters()).dtype
+    if data.dtype != dtype:
+        raise ValueError(f"the data are {data.dtype} but the networks compute in {dtype}: pass "
+                         f"data.to({dtype})")
     if not torch.isfinite(data).all():
         raise ValueError("the training data contains NaN or infinite values")
+    check_data_range(generator, data)
     with torch.no_grad():
         was_training = generator.training
         generator.eval()
@@ -181,6 +211,25 @@ def check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batc
     if probe.shape[1:] != data.shape[1:]:
         raise ValueError(f"the generator makes examples of shape {tuple(probe.shape[1:])} but "
                          f"the data has shape {tuple(data.shape[1:])}")
+
+
+def check_data_range(generator, data):
+    """Raise a ValueError unless the generator can make values of the data's range: inside
+    ``generator.output_range`` when its last layer bounds it (tanh: [-1, 1]), and within
+    +-``DATA_SCALE`` otherwise (networks start with outputs of about 1)."""
+    low, high = (value.item() for value in torch.aminmax(data))
+    bounds = getattr(generator, "output_range", None)
+    if bounds is not None and (low < bounds[0] or high > bounds[1]):
+        raise ValueError(
+            f"the generator's outputs lie in [{bounds[0]:g}, {bounds[1]:g}] (its last layer is "
+            f"tanh), but the data lie in [{low:.3g}, {high:.3g}], beyond its reach: scale the "
+            "data into its range (pixels 0..255: x / 127.5 - 1; pixels in [0, 1]: 2 * x - 1)")
+    if bounds is None and max(-low, high) > DATA_SCALE:
+        raise ValueError(
+            f"the data lie in [{low:.3g}, {high:.3g}], but networks start with outputs of "
+            f"about 1 and Adam moves each weight by about lr a step: scale the data to within "
+            f"+-{DATA_SCALE:g} (standardize: (data - data.mean(0)) / data.std(0)) and map the "
+            "samples back")
 
 
 def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_critic=1,
@@ -195,8 +244,8 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
     with 64 samples G(z) of fixed codes for images) work as in ``train_vae``. A NaN or
     infinite loss raises ``TrainingDiverged`` with a message naming the likely cause.
     """
-    check_training(epochs, batch_size)
-    check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size, weight_clip)
+    check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size,
+                    weight_clip, gp_weight, epochs, on_epoch_end)
     device = device_of(generator)
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
@@ -259,6 +308,8 @@ def train_discriminator(discriminator, real, fake, epochs, lr=1e-3, batch_size=2
     check_training(epochs, batch_size)
     optimizer = adam(discriminator.parameters(), lr)
     n = min(len(real), len(fake))
+    if n == 0:
+        raise ValueError("train_discriminator needs real and fake examples: got an empty set")
     history = {}
     discriminator.train()
     bar = tqdm(range(epochs), desc="D alone")

@@ -3,6 +3,13 @@ samples is made of (real names, new names, repeats, their likelihood under a bas
 from collections import Counter
 
 
+def check_names(names, what):
+    """Raise a ValueError unless ``names`` is a collection of strings (not one string)."""
+    if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"{what} must be a list of names (strings), got {names!r:.60}: "
+                         "decode token ids with vocab.decode(tokens) first")
+
+
 def char_overlap(a, b):
     """The share of characters two names have in common, counted with repetition (the
     Dice coefficient of their multisets): 2 |A n B| / (|A| + |B|), 1 for anagrams, 0 for
@@ -15,6 +22,8 @@ def char_overlap(a, b):
 
 def mean_overlap(names, others):
     """The mean ``char_overlap`` of paired names (two lists of the same length)."""
+    check_names(names, "names")
+    check_names(others, "others")
     if len(names) != len(others) or not names:
         raise ValueError(f"expected two non-empty lists of the same length, got {len(names)} "
                          f"and {len(others)}")
@@ -34,6 +43,8 @@ def sample_report(samples, train_names, test_names, ngram=None, vocab=None, max_
       how name-like the letter sequences are (the data's own test names score near the
       baseline's test NLL; gibberish scores far above).
     """
+    for value, name in ((samples, "samples"), (train_names, "train_names"), (test_names, "test_names")):
+        check_names(value, name)
     if not samples:
         raise ValueError("no samples to judge: pass a non-empty list of names")
     train, test, n = set(train_names), set(test_names), len(samples)

@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .elbo import check_beta, iwae_bound_chunked, log_normal
+from .elbo import iwae_bound_chunked, log_normal
 from .runtime import device_of, eval_mode, seeded
 from .text_data import PAD_ID, check_tokens
-from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
-                    stopped_by_hand)
+from .train import (adam, check_kl_options, check_training, epoch_means, is_count,
+                    lr_schedule, record_epoch, stopped_by_hand)
 
 TEXT_DIVERGED_HINT = ("Usual causes: a learning rate too high (try 1e-3 or lower) or "
                       "exploding GRU gradients.")
@@ -73,11 +73,8 @@ def train_text_vae(model, tokens, epochs, lr=1e-3, batch_size=128, beta=1.0,
     learning rate falls linearly to 0 over the epochs. Ctrl-C ends training early.
     """
     check_tokens(tokens, model.vocab_size)
-    check_training(epochs, batch_size)
-    check_beta(beta)
-    if free_bits < 0 or kl_warmup_epochs < 0:
-        raise ValueError(f"free_bits and kl_warmup_epochs must be >= 0, got {free_bits}, "
-                         f"{kl_warmup_epochs}")
+    check_training(epochs, batch_size, on_epoch_end)
+    check_kl_options(beta, free_bits, kl_warmup_epochs)
     device = device_of(model)
     tokens = tokens.to(device)
     optimizer = adam(model.parameters(), lr)
@@ -104,6 +101,11 @@ def train_text_vae(model, tokens, epochs, lr=1e-3, batch_size=128, beta=1.0,
     return history
 
 
+def check_batch_size(batch_size):
+    if not is_count(batch_size):
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+
+
 @torch.no_grad()
 def evaluate_text_vae(model, tokens, seed=0, batch_size=1000):
     """Test negative ELBO, rate and distortion in nats per name, and the negative ELBO in
@@ -111,6 +113,7 @@ def evaluate_text_vae(model, tokens, seed=0, batch_size=1000):
     with codes drawn from ``seed``'s own random state: the caller's mode and random stream
     are left as they were."""
     check_tokens(tokens, model.vocab_size)
+    check_batch_size(batch_size)
     sums = 0
     with eval_mode(model), seeded(seed, device_of(model)):
         for batch in tokens.to(device_of(model)).split(batch_size):
@@ -139,6 +142,9 @@ def iwae_nll_per_char(model, tokens, k=100, chunk=50, seed=0, batch_size=500):
     tighter than the negative ELBO (k = 1), an estimate of the test NLL as k grows. Like
     ``evaluate_text_vae``, it leaves the caller's mode and random stream as they were."""
     check_tokens(tokens, model.vocab_size)
+    check_batch_size(batch_size)
+    if not (is_count(k) and is_count(chunk)):
+        raise ValueError(f"k and chunk must be integers >= 1, got k={k!r}, chunk={chunk!r}")
     total = 0
     with eval_mode(model), seeded(seed, device_of(model)):
         for batch in tokens.to(device_of(model)).split(batch_size):

@@ -15,20 +15,27 @@ import torch
 from .data import check_images
 from .elbo import bernoulli_log_likelihood, iwae_bound_chunked, log_normal, reparameterize
 from .runtime import device_of, eval_mode, seeded
+from .train import is_count
 from .vae import PIXELS, check_labels
 from .vae_train import negative_elbo
 
 
 def binarized(images, seed=0):
     """One fixed binarization of ``images``: the same test set every time it is evaluated."""
+    if len(images) and (images.min() < 0 or images.max() > 1):
+        raise ValueError(f"binarized draws Bernoulli(x) pixels and needs images in [0, 1], got "
+                         f"values in [{images.min():.3g}, {images.max():.3g}]: divide 0..255 "
+                         "pixels by 255")
     generator = torch.Generator(device=images.device).manual_seed(seed)
     return torch.bernoulli(images, generator=generator)
 
 
 def _test_batches(model, images, labels, binarize, seed, batch_size):
     """(x, y) batches of the test images on the model's device, binarized once with ``seed``."""
-    check_images(images)
+    check_images(images, dtype=next(model.parameters()).dtype)
     check_labels(labels, len(images), model.n_classes)
+    if not is_count(batch_size):
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     device = device_of(model)
     x_all = binarized(images.to(device), seed) if binarize else images.to(device)
     for start in range(0, len(x_all), batch_size):
@@ -66,8 +73,8 @@ def iwae_nll(model, images, labels=None, k=5000, chunk=500, binarize=True, seed=
     k = 5000); with k = 1 it is the negative ELBO. Codes are drawn in chunks of ``chunk``
     to bound memory.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+    if not (is_count(k) and is_count(chunk)):
+        raise ValueError(f"k and chunk must be integers >= 1, got k={k!r}, chunk={chunk!r}")
     total = 0
     with eval_mode(model), seeded(seed, device_of(model)):
         for x, y in _test_batches(model, images, labels, binarize, seed, batch_size):
@@ -83,6 +90,9 @@ def active_units(model, images, labels=None, threshold=0.01, batch_size=500):
     change with x carries no information about x through its mean; its posterior may still
     differ from the prior (a variance other than 1 costs KL and carries nothing).
     """
+    if len(images) < 2:
+        raise ValueError(f"active_units measures a variance over images: pass at least 2, got "
+                         f"{len(images)}")
     device = device_of(model)
     means = []
     with eval_mode(model):
@@ -96,4 +106,7 @@ def active_units(model, images, labels=None, threshold=0.01, batch_size=500):
 def grey_fraction(images, low=0.2, high=0.8):
     """The share of pixels strictly between ``low`` and ``high``: a crisp digit is black and
     white, a blurred one or a double exposure (a pixel cross-fade of two digits) is grey."""
+    if not low < high:
+        raise ValueError(f"low must be below high, got low={low}, high={high}")
+    images = torch.as_tensor(images)
     return float(((images > low) & (images < high)).float().mean())

@@ -14,11 +14,10 @@ from tqdm.auto import tqdm
 
 from .checkpoint import resume_training, save_training
 from .data import check_images
-from .elbo import check_beta
 from .logs import fixed_noise, log_epoch, open_log, vae_samples
 from .runtime import device_of
-from .train import (adam, check_training, epoch_means, lr_schedule, record_epoch,
-                    stopped_by_hand)
+from .train import (adam, check_kl_options, check_training, epoch_means, lr_schedule,
+                    record_epoch, stopped_by_hand)
 from .vae import check_labels
 
 
@@ -63,19 +62,19 @@ def train_vae(model, images, epochs, lr=1e-3, batch_size=128, beta=1.0, binarize
     annealing, beta rising linearly from 0 over that many epochs' steps. ``lr_decay``: the
     learning rate falls linearly to 0 over the epochs. ``on_epoch_end(epoch, means)`` runs
     after each epoch, before its checkpoint (a resumed run repeats what it draws); each
-    epoch trains in train mode, whatever mode it left. ``step`` is ``vae_step``, or the same step wrapped by ``edu_gen.fast``.
+    epoch trains in train mode, whatever mode it left. ``step`` is ``vae_step``, or the same
+    step wrapped by ``edu_gen.fast``.
     ``checkpoint``: a file path; after every epoch the model, optimizer, history and random
     states are written to it, and a later call with the same path continues from the last
     completed epoch, exactly as if never stopped (a disconnect or a kill loses at most the
     epoch under way). ``log_dir``: a folder for TensorBoard logs of every epoch's metrics and
     64 samples (``edu_gen.logs``). Ctrl-C ends training early and keeps what was learned.
     """
-    check_images(images)
-    check_training(epochs, batch_size)
-    check_beta(beta)
-    if free_bits < 0 or kl_warmup_epochs < 0:
-        raise ValueError(f"free_bits and kl_warmup_epochs must be >= 0, got {free_bits}, "
-                         f"{kl_warmup_epochs}")
+    check_images(images, dtype=next(model.parameters()).dtype)
+    check_training(epochs, batch_size, on_epoch_end)
+    check_kl_options(beta, free_bits, kl_warmup_epochs)
+    if not isinstance(binarize, bool):
+        raise ValueError(f"binarize must be True or False, got {binarize!r}")
     check_labels(labels, len(images), model.n_classes)
     device = device_of(model)
     images = images.to(device)

@@ -48,10 +48,11 @@ def execute(notebook, offset, threads, profile, timeout, soft=False):
     log = folder / f"{stem}.jsonl"
     log.unlink(missing_ok=True)
     env = dict(os.environ, EDU_GEN_SEED_OFFSET=str(offset), OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), EDU_GEN_PROFILE=profile, EDU_GEN_CHECK_LOG=str(log),
+               MKL_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE", EDU_GEN_PROFILE=profile, EDU_GEN_CHECK_LOG=str(log),
                EDU_GEN_NOTEBOOK=name, TQDM_DISABLE="1", EDU_GEN_CHECK_SOFT="1" if soft else "0")
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--execute-one", str(notebook), str(timeout)],
+    done = subprocess.run([sys.executable, __file__, "--execute-one", str(notebook), str(timeout),
+                           str(folder / f"{stem}.ipynb")],
                           env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     error = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["failed"])[-1]
@@ -63,8 +64,9 @@ def execute(notebook, offset, threads, profile, timeout, soft=False):
     return record
 
 
-def execute_one(notebook, timeout):
-    """In the child process: execute the notebook in its folder; raise on a cell error."""
+def execute_one(notebook, timeout, executed):
+    """In the child process: execute the notebook in its folder, keep the executed copy
+    (outputs included) at ``executed``; exit with the error on a cell error."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -77,6 +79,9 @@ def execute_one(notebook, timeout):
     except CellExecutionError as e:
         lines = [line for line in str(e).splitlines() if line.strip()]
         sys.exit(f"cell error: {lines[-1] if lines else e}")
+    finally:
+        if executed:
+            nbformat.write(nb, executed)
 
 
 def read_runs(profile):
@@ -201,7 +206,7 @@ def write_markdown(profile):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--execute-one":
-        return execute_one(sys.argv[2], int(sys.argv[3]))
+        return execute_one(sys.argv[2], int(sys.argv[3]), (sys.argv[4:] or [None])[0])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
     parser.add_argument("--offsets", type=int, nargs="+", default=[0, 1, 2])

@@ -3,7 +3,7 @@ over several seeds, with the VEEGAN/PacGAN metric (2,500 samples, 3 sd).
 
     python scripts/mode_collapse_table.py                  # 3 seeds, 2 worker processes
     python scripts/mode_collapse_table.py --seeds 0 1 2 3 4 --workers 1
-    python scripts/mode_collapse_table.py --live --seeds 0 1 2 3 4 5 6 7 8 9
+    python scripts/mode_collapse_table.py --live --seeds 10 11 12 13 14 15 16 17 18 19
 
 Writes one row per (method, dataset, seed) to ``book/gan/mode_collapse_results.csv``, with
 the command, the seeds, the date and the machine in ``#`` comment lines at the top; the
@@ -12,8 +12,14 @@ chapter *Mode collapse and how to fight it* reads and summarises that file.
 ``--live`` runs instead the chapter's smaller live setup
 (``edu_gen.toy_experiment.live_ring_run``: the plain GAN on the ring at a constant and at a
 decayed learning rate, and the decayed one sampled by rejection) and writes
-``book/gan/mode_collapse_live.csv``; the chapter checks its live seed 0 against the
-spread of those seeds.
+``book/gan/mode_collapse_live.csv``; the chapter checks its live run against the range of
+those seeds. The chapter's live run uses seed 0 (plus ``EDU_GEN_SEED_OFFSET`` in the margin
+sweep: 0, 1, 2), so the committed live seeds are 10 to 19: every live run, here or on
+another CPU, is then a run the table has not seen.
+
+Every seed is shifted by ``EDU_GEN_SEED_OFFSET`` (``edu_gen.toy_experiment`` seeds through
+``edu_gen.runtime``); the ``seed`` column and the ``seeds`` line hold the seeds actually
+used. The ``#`` lines also record the machine, the versions and the profile.
 """
 import argparse
 import csv
@@ -38,9 +44,12 @@ def run_one(job):
     from edu_gen.toy_experiment import run_toy
 
     torch.set_num_threads(1)
+    from edu_gen.toy_experiment import used_seed
+
     method, name, seed = job
     start = time.perf_counter()
     _, _, metric = run_toy(method, name, seed)
+    seed = used_seed(seed)
     seconds = time.perf_counter() - start
     print(f"{method:12s} {name:4s} seed {seed}: {metric['modes']} modes, "
           f"{100 * metric['high_quality']:.1f} % high quality, {seconds:.0f} s", flush=True)
@@ -61,13 +70,14 @@ def run_live(job):
     from edu_gen.data import mixture_modes
     from edu_gen.modes import N_SAMPLES, mode_metric
     from edu_gen.rejection import rejection_sample
-    from edu_gen.toy_experiment import live_ring_run
+    from edu_gen.toy_experiment import live_ring_run, used_seed
 
     torch.set_num_threads(1)
     lr_decay, seed = job
     start = time.perf_counter()
     snaps, metric, g, d = live_ring_run(lr_decay, seed)
     seconds = time.perf_counter() - start
+    seed = used_seed(seed)
     centers, sd = mixture_modes("ring")
     counts = " ".join(str(mode_metric(x, centers, sd)["modes"]) for _, x in snaps.samples)
     name = "decayed lr" if lr_decay else "constant lr"
@@ -86,7 +96,20 @@ def run_live(job):
     return rows
 
 
+def cpu_name():
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                    if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main():
+    import numpy
+    import torch
+
+    from edu_gen.runtime import SEED_OFFSET_ENV, seed_offset
     from edu_gen.toy_experiment import (METHODS, TOY_BATCH, TOY_D_HIDDEN, TOY_DATASET,
                                         TOY_EPOCHS, TOY_G_HIDDEN)
 
@@ -119,12 +142,18 @@ def main():
                  f"{TOY_D_HIDDEN}), learning rates decayed linearly to 0 but the baseline's; "
                  "metric on 2,500 samples (GAN + DRS: 2,500 samples kept by rejection)")
     start = time.perf_counter()
+    offset = seed_offset()
+    shifted = f" ({SEED_OFFSET_ENV}={offset} added to --seeds)" if offset else ""
     header = [
         f"command: python scripts/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip(),
         f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (start)",
-        f"seeds: {' '.join(map(str, args.seeds))}",
+        f"seeds: {' '.join(str(s + offset) for s in args.seeds)}{shifted}",
         f"setup: {setup}",
-        f"machine: {platform.processor() or platform.machine()}, {args.workers} worker "
+        "profile: none: the sizes are edu_gen.toy_experiment's constants, the same in the "
+        "chapter's quick and full profiles",
+        f"versions: python {platform.python_version()}, torch {torch.__version__}, "
+        f"numpy {numpy.__version__}",
+        f"machine: {platform.machine()}, {cpu_name()}, {args.workers} worker "
         f"processes of 1 thread on a {os.cpu_count()}-core CPU",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -299,6 +299,41 @@ def test_train_gan_bad_input_is_a_clear_error():
         train_gan(g, d, data, 1, batch_size=512)
     with pytest.raises(ValueError, match="NaN"):
         train_gan(g, d, torch.full((256, 2), float("nan")), 1)
+    with pytest.raises(ValueError, match=r"float tensor.*int64.*torch\.as_tensor"):
+        train_gan(g, d, torch.randint(0, 5, (256, 2)), 1)
+    with pytest.raises(ValueError, match=r"float tensor.*ndarray"):
+        train_gan(g, d, data.numpy(), 1)
+    conditional = MLPGenerator(2, hidden=8, n_classes=3)
+    with pytest.raises(ValueError, match=r"integer tensor.*float32.*labels\.long\(\)"):
+        train_gan(conditional, d, data, 1, labels=torch.zeros(256))
+    with pytest.raises(ValueError, match=r"generator is on cpu and the discriminator on meta"):
+        train_gan(g, MLPDiscriminator((2,), hidden=8).to("meta"), data, 1)
+
+
+@pytest.mark.parametrize("generator, data", [
+    (lambda: DCGANGenerator(latent_dim=8, ngf=4), torch.randint(0, 256, (64, 1, 28, 28)).float()),
+    (lambda: MLPGenerator(8, (1, 28, 28), hidden=8, tanh=True), torch.rand(64, 1, 28, 28) * 255),
+    (lambda: MLPGenerator(8, (1, 28, 28), hidden=8, tanh=True), torch.rand(64, 1, 28, 28) * 2 - 1.5),
+])
+def test_a_tanh_generator_refuses_data_beyond_minus_one_to_one(generator, data):
+    """Issue 30: a tanh DCGAN trained on 0..255 pixels trained silently on data it can never make."""
+    d = MLPDiscriminator((1, 28, 28), hidden=8)
+    with pytest.raises(ValueError, match=r"outputs lie in \[-1, 1\].*tanh.*x / 127\.5 - 1"):
+        train_gan(generator(), d, data, 1, batch_size=16)
+
+
+def test_data_far_from_unit_scale_are_refused_and_unit_data_train():
+    """A linear generator trains on data within +-1000 (DATA_SCALE); the ring scaled by 1e6 is
+    refused, with the fix; [0, 1] pixels for a tanh generator are inside its range."""
+    g, d = MLPGenerator(2, hidden=8), MLPDiscriminator((2,), hidden=8)
+    ring = torch.randn(128, 2)
+    with pytest.raises(ValueError, match=r"standardize: \(data - data\.mean\(0\)\) / data\.std\(0\)"):
+        train_gan(g, d, ring * 1e6, 1, batch_size=32)
+    with pytest.raises(ValueError, match="standardize"):
+        train_gan(g, d, ring.clamp(-1, 1) * 1001, 1, batch_size=32)
+    train_gan(g, d, ring.clamp(-1, 1) * 999, 1, batch_size=32)
+    train_gan(DCGANGenerator(latent_dim=8, ngf=4), DCGANDiscriminator(ndf=4),
+              torch.rand(32, 1, 28, 28), 1, batch_size=16)
 
 
 def test_nan_losses_stop_training_with_a_gan_hint():

@@ -172,3 +172,63 @@ def test_a_gan_killed_mid_epoch_resumes_to_the_same_networks_and_history(tmp_pat
     with pytest.raises(CheckpointError, match=r"loss='non-saturating', but this run has loss='minimax'"):
         namespace["train_gan"](*namespace["fresh_gan"](), namespace["ring"](), EPOCHS, batch_size=64,
                                lr=1e-3, lr_decay=True, loss="minimax", checkpoint=tmp_path / "gan.pt")
+
+
+# --- a checkpoint= that cannot be continued is refused before the first step (issue 30) -------
+
+def counting_step():
+    calls = []
+
+    def step(*args):
+        calls.append(1)
+        from edu_gen.vae_train import vae_step
+        return vae_step(*args)
+    return step, calls
+
+
+def small_gan():
+    from edu_gen.gan import MLPDiscriminator, MLPGenerator
+    return MLPGenerator(hidden=8), MLPDiscriminator(hidden=8)
+
+
+def test_a_folder_or_a_path_under_a_file_is_refused_before_training(tmp_path):
+    from edu_gen.gan_train import train_gan
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    (tmp_path / "afile").write_text("not a folder")
+    step, calls = counting_step()
+    for path, message in ((folder, "is a folder: give a file path"),
+                          (tmp_path / "afile" / "run.pt", "is a file, not a folder")):
+        with pytest.raises(ValueError, match=message):
+            train_vae(VAE(hidden=(8,), latent_dim=2), torch.rand(32, 1, 28, 28), 2, batch_size=8,
+                      step=step, checkpoint=path)
+        discriminator_calls = []
+        g, d = small_gan()
+        d.register_forward_hook(lambda *args: discriminator_calls.append(1))
+        with pytest.raises(ValueError, match=message):
+            train_gan(g, d, torch.randn(64, 2), 2, batch_size=16, checkpoint=path)
+        assert discriminator_calls == []
+    assert calls == [], "no step ran before the refusal"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "afile"], "no .tmp left behind"
+
+
+def test_a_file_of_another_kind_is_refused_naming_what_it_is(tmp_path):
+    """A saved model, or another loop's run, is not continued (nor overwritten)."""
+    from edu_gen.checkpoint import save_vae
+    from edu_gen.gan_train import train_gan
+    x = torch.rand(32, 1, 28, 28)
+    saved = save_vae(tmp_path / "vae.pt", VAE(hidden=(8,), latent_dim=2))
+    before = saved.read_bytes()
+    with pytest.raises(CheckpointError, match=r"train_vae cannot continue .*vae\.pt: it is a VAE "
+                                              r"written by save_vae: read it with load_vae"):
+        train_vae(VAE(hidden=(8,), latent_dim=2), x, 1, batch_size=8, checkpoint=saved)
+    assert saved.read_bytes() == before
+    vae_run, gan_run = tmp_path / "vae_run.pt", tmp_path / "gan_run.pt"
+    train_vae(VAE(hidden=(8,), latent_dim=2), x, 1, batch_size=8, checkpoint=vae_run)
+    train_gan(*small_gan(), torch.randn(64, 2), 1, batch_size=16, checkpoint=gan_run)
+    with pytest.raises(CheckpointError, match=r"train_gan cannot continue .*: it is the checkpoint "
+                                              r"of a train_vae run.*a checkpoint path of its own"):
+        train_gan(*small_gan(), torch.randn(64, 2), 2, batch_size=16, checkpoint=vae_run)
+    with pytest.raises(CheckpointError, match=r"train_vae cannot continue .*: it is the checkpoint "
+                                              r"of a train_gan run"):
+        train_vae(VAE(hidden=(8,), latent_dim=2), x, 2, batch_size=8, checkpoint=gan_run)

@@ -219,7 +219,7 @@ def test_bad_input_is_refused():
         train_text_vae(model, names.float(), epochs=1)
     with pytest.raises(ValueError, match="beta"):
         train_text_vae(model, names, epochs=1, beta=-1.0)
-    with pytest.raises(ValueError, match="free_bits and kl_warmup_epochs"):
+    with pytest.raises(ValueError, match="kl_warmup_epochs must be a finite number >= 0"):
         train_text_vae(model, names, epochs=1, kl_warmup_epochs=-1)
     with pytest.raises(ValueError, match="epochs"):
         train_text_vae(model, names, epochs=0)
@@ -239,3 +239,20 @@ def test_interpolate_codes_runs_from_one_posterior_mean_to_the_other():
     assert torch.equal(path[-1], model.reconstruct(b)[0])
     with pytest.raises(ValueError, match="steps must be at least 2"):
         model.interpolate_codes(a, b, steps=1)
+
+
+def test_the_iwae_bound_per_character_counts_no_padding():
+    """Issue 30. More padding after the same names leaves -L_k per character unchanged (the
+    log-weights skip padding, the count of characters skips it too); and with q(z|x) = p(z),
+    where log q = log p exactly, -L_1 per character is the negative ELBO per character."""
+    model = tiny_model()
+    names = ["ab", "b", "abba", "a", "bab"]
+    short, long = (iwae_nll_per_char(model, VOCAB.encode(names, max_len), k=20, chunk=7)
+                   for max_len in (4, 12))
+    assert long == pytest.approx(short, rel=1e-5, abs=1e-6)
+    with torch.no_grad():
+        model.to_posterior.weight.zero_()
+        model.to_posterior.bias.zero_()                      # mu = 0, logvar = 0: q = p
+    tokens = VOCAB.encode(names, 12)
+    assert iwae_nll_per_char(model, tokens, k=1) == pytest.approx(
+        evaluate_text_vae(model, tokens)["neg_elbo_per_char"], rel=1e-5)

@@ -1,13 +1,14 @@
 """What the training loops share: the epoch's means on the device, the divergence check,
 the learning-rate schedule and Adam; and the loops' Ctrl-C and on_epoch_end behaviour."""
 import math
+import warnings
 
 import pytest
 import torch
 from torch import nn
 
-from edu_gen.train import (TrainingDiverged, adam, check_training, epoch_means, lr_schedule,
-                           record_epoch)
+from edu_gen.train import (LossExploded, TrainingDiverged, adam, check_training, epoch_means,
+                           lr_schedule, record_epoch)
 from edu_gen.vae import VAE
 from edu_gen.vae_train import train_vae, vae_step
 
@@ -181,3 +182,66 @@ def test_adam_rejects_bad_settings():
     frozen = nn.Linear(2, 2).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable"):
         adam(frozen.parameters())
+
+
+# --- a loss that explodes without reaching inf warns (issue 30) -------------------------------
+
+def test_an_epoch_mean_a_millionfold_its_first_step_warns():
+    """The rule: |epoch mean| > 1e6 * max(1, |the epoch's first step|)."""
+    steps = [{"loss": torch.tensor(v)} for v in (500.0, 1e9, 2e9)]          # mean 1e9 > 5e8
+    with pytest.warns(LossExploded, match=r"loss = 1e\+09 \(its first step: 500\)"):
+        assert epoch_means(steps) == {"loss": pytest.approx(1e9, rel=1e-6)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        epoch_means([{"loss": torch.tensor(v)} for v in (500.0, 6e8, 6e8)])  # mean 4e8 < 5e8
+        epoch_means([{"d_loss": torch.tensor(v)} for v in (1e-3, 1.4e6)])     # 7e5: 1 counts, not 1e-3
+    with pytest.warns(LossExploded):
+        epoch_means([{"d_loss": torch.tensor(v)} for v in (1e-3, 3e6)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # inf: record_epoch raises instead
+        epoch_means([{"loss": torch.tensor(v)} for v in (1.0, 1e30)] + [{"gp": torch.tensor(float("inf"))}])
+
+
+def test_an_epoch_mean_a_millionfold_the_first_epochs_warns_once_as_it_crosses():
+    history = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for value in (300.0, 1e4, 2.9e8):                   # below 300 * 1e6 = 3e8: silent
+            record_epoch(history, {"loss": value}, len(history.get("loss", [])))
+    with pytest.warns(LossExploded, match=r"loss = 4e\+08 \(epoch 1: 300\).*10 times lower"):
+        record_epoch(history, {"loss": 4e8}, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        record_epoch(history, {"loss": 9e8}, 4)              # still exploded: no second warning
+    assert history["loss"] == [300.0, 1e4, 2.9e8, 4e8, 9e8]
+
+
+def test_train_vae_warns_when_its_loss_explodes():
+    """A step whose loss grows a thousandfold every step (0.5 * 1000^t nats): no inf, a warning."""
+    calls = []
+
+    def exploding_step(model, optimizer, x, labels, beta, free_bits):
+        metrics = vae_step(model, optimizer, x, labels, beta, free_bits)
+        calls.append(1)
+        return {**metrics, "loss": torch.tensor(0.5 * 1000.0 ** len(calls))}
+
+    with pytest.warns(LossExploded, match="loss = "):
+        history = train_vae(VAE(hidden=(8,), latent_dim=2), torch.rand(16, 1, 28, 28), 1,
+                            batch_size=4, step=exploding_step)
+    assert len(history["loss"]) == 1, "the warning does not stop training"
+
+
+def test_a_gan_at_lr_10_is_never_silent():
+    """The issue's case: train_gan(lr=10) ended with losses near 1e16 and no word. Now it
+    warns, or (where the numbers reach inf on another machine) stops with TrainingDiverged."""
+    from edu_gen.gan import MLPDiscriminator, MLPGenerator
+    from edu_gen.gan_train import train_gan
+    torch.manual_seed(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            train_gan(MLPGenerator(), MLPDiscriminator(), torch.randn(1024, 2), 2, lr=10)
+            diverged = False
+        except TrainingDiverged:
+            diverged = True
+    assert diverged or any(issubclass(w.category, LossExploded) for w in caught)

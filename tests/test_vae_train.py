@@ -179,3 +179,60 @@ def test_nan_loss_stops_training():
         model.encoder[-1].bias.fill_(float("nan"))
     with pytest.raises(TrainingDiverged, match="became nan in epoch 1"):
         train_vae(model, digits(16)[0], epochs=1)
+
+
+# --- what train_vae feeds its steps (issue 30: shuffling, binarization, warm-up) ------------
+
+def recorded_steps(images, epochs, batch_size, **options):
+    """Train a small VAE through a step that records each call's (x, labels, beta), then
+    takes the real step; returns the records."""
+    calls = []
+
+    def recording_step(model, optimizer, x, labels, beta, free_bits):
+        calls.append((x.clone(), labels, beta))
+        return vae_step(model, optimizer, x, labels, beta, free_bits)
+
+    torch.manual_seed(0)
+    train_vae(VAE(hidden=(8,), latent_dim=2), images, epochs, batch_size=batch_size,
+              step=recording_step, **options)
+    return calls
+
+
+def test_each_epoch_visits_every_image_once_in_a_fresh_random_order():
+    """Image i is filled with the value i / N, so a batch names the images in it."""
+    n, batch = 60, 16
+    images = (torch.arange(n) / n).view(n, 1, 1, 1).expand(n, 1, 28, 28).contiguous()
+    calls = recorded_steps(images, 3, batch, binarize=False)
+    steps_per_epoch = 4                                      # 16 + 16 + 16 + 12
+    orders = []
+    for epoch in range(3):
+        rows = [x[:, 0, 0, 0] * n for x, _, _ in calls[epoch * steps_per_epoch:(epoch + 1) * steps_per_epoch]]
+        assert [len(r) for r in rows] == [16, 16, 16, 12]
+        order = torch.cat(rows).round().long()
+        assert sorted(order.tolist()) == list(range(n)), "every image once per epoch"
+        orders.append(order.tolist())
+    assert orders[0] != list(range(n)), "the images are shuffled, not taken in order"
+    assert len({tuple(order) for order in orders}) == 3, "each epoch draws a new order"
+
+
+def test_binarize_draws_fresh_binary_digits_with_the_images_as_probabilities():
+    """x_j ~ Bernoulli(x_j) anew in every batch: binary, mean x_j, different every epoch;
+    binarize=False trains on the grey values themselves."""
+    images = torch.full((64, 1, 28, 28), 0.3)
+    calls = recorded_steps(images, 2, 64)
+    first, second = calls[0][0], calls[1][0]
+    for x in (first, second):
+        assert set(x.unique().tolist()) == {0.0, 1.0}
+        # 50,176 Bernoulli(0.3) draws: the mean has sd 0.002; 0.01 is 5 sd
+        assert abs(x.mean().item() - 0.3) < 0.01
+    assert (first != second).float().mean() > 0.3, "each epoch sees new binary digits"
+    grey = recorded_steps(images, 1, 64, binarize=False)[0][0]
+    assert torch.equal(grey, images)
+
+
+def test_kl_warmup_raises_beta_linearly_from_zero_over_the_warmup_steps():
+    """beta_t = beta * min(1, t / (warm-up epochs * steps per epoch)), t counting steps from 0."""
+    calls = recorded_steps(torch.rand(40, 1, 28, 28), 4, 10, beta=2.0, kl_warmup_epochs=2)
+    betas = [beta for _, _, beta in calls]                   # 4 steps an epoch, warm-up 8 steps
+    assert betas == pytest.approx([2.0 * min(1.0, t / 8) for t in range(16)], abs=1e-12)
+    assert [beta for _, _, beta in recorded_steps(torch.rand(40, 1, 28, 28), 2, 10)] == [1.0] * 8
