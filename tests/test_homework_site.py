@@ -1,10 +1,15 @@
 """The students' website holds none of the homework's instructor-only material: no reference
 figure, no hidden test, no rubric or model answer. The site is built from the pages of _toc.yml
-only; the instructors' guide is homework/INSTRUCTORS.md, in the repository only. (The book itself
+only, and its homework page (book/homework.md) is the students' side: it is checked as source and
+as built HTML. The instructors' guide is homework/INSTRUCTORS.md, in the repository only. (The book itself
 teaches the equations that the first questions implement: its reparameterization and its GAN
 losses are on the site, and the Exercises chapter shows its solutions, by design.)"""
 import csv
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -81,3 +86,30 @@ def test_the_instructors_guide_quotes_the_measured_figures():
     assert "reference_figures.csv" in guide
     quoted = reference_figures() & set(re.findall(r"\d+\.\d+", guide))
     assert len(quoted) >= 20, quoted
+
+
+def test_the_built_homework_page_points_to_the_guide_and_holds_no_instructor_material(tmp_path):
+    """The students' page as the site renders it (intro + book/homework, built with the book's own
+    _config.yml): the repository's address as a link beside homework/INSTRUCTORS.md, no raw
+    substitution, no reference figure and no hidden test in its HTML."""
+    from bs4 import BeautifulSoup
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    assert "book/homework" in set(toc_files(toc["parts"])), "book/homework is not in _toc.yml"
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/homework\n")
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"
+    done = subprocess.run([jb, "build", str(ROOT), "--toc", str(tmp_path / "_toc.yml"),
+                           "--path-output", str(tmp_path), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    html = (tmp_path / "_build" / "html" / "book" / "homework.html").read_text(encoding="utf-8")
+    page = BeautifulSoup(html, "html.parser").find("main") or BeautifulSoup(html, "html.parser")
+    text = page.get_text(" ")
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert "homework/INSTRUCTORS.md" in text
+    assert any(a.get("href", "").rstrip("/") == url for a in page.find_all("a")), f"no link to {url}"
+    assert "{{" not in text and "}}" not in text, "a substitution was left raw"
+    leaked = [f for f in reference_figures() if re.search(rf"(?<![\d.]){re.escape(f)}(?!\d)", text)]
+    assert not leaked, leaked
+    for homework in HOMEWORKS:
+        assert not [h for h in hidden_tests(homework) if h in text], homework
