@@ -50,13 +50,15 @@ robustness: data
 	$(PY) scripts/margin_sweep.py $(NOTEBOOKS)
 
 # The full profile of the chapters that fit on a CPU (not in CI; see the appendix).
-FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.ipynb \
-	book/text/generating_text.ipynb
+FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.ipynb
 full-cpu: data
 	$(PY) scripts/margin_sweep.py $(FULL_CPU) --profile full --offsets 0 --threads 2
 
+# The image data (found or downloaded, edu_gen.data) and the spoken digits (made once by
+# eSpeak NG and cached, about 15 s; without a synthesizer it stops with the install command).
 data: $(READY) system
 	$(PY) -m edu_gen.data
+	$(PY) -m edu_gen.sound_data
 
 # Optional Debian packages (Chromium for the browser check, Fashion-MNIST offline).
 system:
