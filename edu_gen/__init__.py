@@ -45,6 +45,7 @@ One concept per module, in the order the book uses them:
 - ``infogan_eval``     what InfoGAN's code means: matched accuracy, slant and width
 - ``interpretable``    the "What does the code mean?" chapter's experiment: a row per model
 - ``exercises``        automatic checks of the readers' own implementations
+- ``homework``         trained weights that a homework notebook's output carries to the grader
 - ``speech_synth``     eSpeak NG through ctypes: the synthesizer of the spoken digits
 - ``sound_data``       spoken digits "zero" to "nine": made, cached, split by voice
 - ``sound_features``   STFT, log-mel pictures, their inverse and Griffin-Lim
