@@ -123,9 +123,11 @@ def tabulate(profile, notebooks_run):
     write_csv(APPENDIX / f"runs_{profile}.csv", runs, notebooks_run, header)
     write_markdown(profile)
     failed = [r for r in runs if not r["passed"] or r["soft"]]
-    thin = [r for r in rows if r["failed"] or float(r["min_margin"]) <= 0]
+    broken = [r for r in rows if r["failed"]]
+    at_bound = [r for r in rows if not r["failed"] and float(r["min_margin"]) == 0]
     print(f"\n{len(rows)} claims over {len(runs)} runs; {len(failed)} failed runs, "
-          f"{len(thin)} claims broken in some run")
+          f"{len(broken)} claims broken in some run, {len(at_bound)} met their inclusive "
+          "bound exactly (an exact count)")
     for r in sorted(rows, key=lambda r: float(r["margin_over_spread"] or "inf"))[:25]:
         print(f"  margin {r['min_margin']:>8} ({r['margin_over_spread'] or '-':>5} x spread) "
               f"{r['notebook']}: {r['claim']} {r['bound']} [{r['min_value']}, {r['max_value']}]")
