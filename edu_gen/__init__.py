@@ -36,6 +36,7 @@ One concept per module, in the order the book uses them:
 - ``digit_features``   the shipped digit classifier whose features the metrics use
 - ``metrics``          the book's one yardstick for samples: FD, KID, precision / recall,
                        density / coverage, class balance, nearest training digit
+- ``ladder``           the yardstick's validity ladder: noise, copies, blur, held-out digits
 - ``compare``          the "VAE or GAN?" chapter's experiment: each model's row of the table
 - ``shapes``           shapes drawn from five known factors (a small dSprites, made on the fly)
 - ``disentangle``      disentanglement scores: the Mutual Information Gap, the FactorVAE score
