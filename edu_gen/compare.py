@@ -1,48 +1,63 @@
 """The experiment of the chapter "VAE or GAN? Measured side by side" and of
 ``scripts/compare_table.py``: two VAEs and three GANs trained on the same digits for about
-the same number of seconds, and every one judged by the same metrics (``edu_gen.metrics``)
-against the same held-out digits, beside a floor of real digits.
+the same number of seconds, with the same learning-rate schedule (Adam, decayed linearly to
+0), and every one judged by the same metrics (``edu_gen.metrics``) against the same
+held-out digits, beside real digits (the ceiling) and three sets that are not digits (uniform
+noise, coin flips, the mean image: the floor) of the validity ladder (``edu_gen.ladder``).
 
-``run_row(name, seed, profile)`` trains one model (or draws the real digits of the floor)
-and returns its row of the table; the chapter calls it for seed 0, the script for seeds
-0, 1, 2, so the chapter's live rows and the committed CSV come from the same code.
+``run_rows(name, seed, profile)`` trains one model (or draws a reference set) and returns
+its rows of the table: a VAE gives two rows, its samples shown as the decoder's means and
+drawn as binary pixels (it trains on binary digits; the GANs on grey ones). Every row
+carries, beside each metric, its evaluation standard error (``*_se``: the standard deviation
+of the metric over fresh sample sets of the same size from the same model) and the metrics
+in a second feature space (``*_mlp``: the ``DigitMLP`` network). The chapter calls it for
+one seed, the script for five, so the chapter's live rows and the committed CSV come from
+the same code.
 """
 import time
 
 import torch
 
 from .data import load_mnist
+from .digit_features import load_digit_classifier
 from .gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .gan_train import train_gan
+from .ladder import NOT_DIGITS
 from .metrics import evaluate_samples
-from .runtime import seed_everything
+from .runtime import generator, seed_everything
 from .vae import VAE
-from .vae_eval import grey_fraction, iwae_nll
+from .vae_eval import evaluate, grey_fraction, iwae_nll
 from .vae_train import train_vae
 
-FLOOR = "real digits"
+FLOOR = "real digits"                       # the ceiling of every score: real digits
 VAES = ("MLP VAE", "conv VAE")
 GANS = ("MLP GAN", "DCGAN", "DCGAN + SN")
-ROWS = (FLOOR, *VAES, *GANS)
+MODELS = (*VAES, *GANS)
+BINARY = {name: f"{name}, binary" for name in VAES}
+ROWS = (FLOOR, "MLP VAE", BINARY["MLP VAE"], "conv VAE", BINARY["conv VAE"], *GANS, *NOT_DIGITS)
 
 # Per profile: the epochs of each model, chosen so that each trains for about the same
-# seconds (quick: about 15 s on one thread of the 2-core CPU the CSV was made on; full: a
-# GPU, not measured), and the evaluation sizes. The GANs follow the GAN chapter (Adam, lr
-# 2e-4, betas (0.5, 0.999), constant), the VAEs the VAE chapter (lr 2e-3 decayed to 0).
-# Batches of 16 in the quick profile: on a CPU the cost of a step grows with the batch, so
-# small batches make the most updates in 15 seconds (32 and 64 gave worse FD in as long).
+# seconds (quick: about 15 s on one thread of an idle 2-core CPU; the chapter checks live
+# that every model's seconds are within a factor of 2 of the median model's; full: a GPU,
+# not measured), and the evaluation sizes. Every model: Adam, its lr decayed linearly
+# to 0 over its epochs (the GANs lr 2e-4, betas (0.5, 0.999) as in the GAN chapter; the VAEs
+# lr 2e-3 as in the VAE chapter). Batches of 16 in the quick profile: on a CPU the cost of a
+# step grows with the batch, so small batches make the most updates in 15 seconds.
 PROFILES = {
-    "quick": dict(small=True, epochs={"MLP VAE": 9, "conv VAE": 3, "MLP GAN": 8, "DCGAN": 3,
+    "quick": dict(small=True, epochs={"MLP VAE": 11, "conv VAE": 3, "MLP GAN": 8, "DCGAN": 3,
                                       "DCGAN + SN": 3},
                   vae_batch=16, gan_batch=16, latent=64, width=16, n_samples=1000,
-                  iwae_k=32, iwae_digits=300),
+                  eval_sets=4, iwae_k=32, iwae_digits=1000),
     "full": dict(small=False, epochs={"MLP VAE": 100, "conv VAE": 60, "MLP GAN": 100,
                                       "DCGAN": 25, "DCGAN + SN": 20},
                  vae_batch=64, gan_batch=64, latent=100, width=64, n_samples=10000,
-                 iwae_k=1000, iwae_digits=10000),
+                 eval_sets=4, iwae_k=1000, iwae_digits=10000),
 }
-FIELDS = ["model", "seed", "fd", "kid", "kid_se", "precision", "recall", "density", "coverage",
-          "class_tv", "grey", "nll", "seconds", "epochs", "parameters", "sampler_parameters", "infers_z"]
+METRICS = ("fd", "kid", "precision", "recall", "density", "coverage", "class_tv")
+SECOND = ("fd", "precision", "recall", "density", "coverage")      # in the DigitMLP features
+FIELDS = ["model", "seed", *METRICS, "kid_se", *(f"{m}_se" for m in METRICS if m != "kid"),
+          *(f"{m}_mlp" for m in SECOND), "grey", "nll", "rate", "seconds", "epochs",
+          "parameters", "sampler_parameters", "infers_z"]
 
 
 def count(*modules):
@@ -50,7 +65,7 @@ def count(*modules):
 
 
 def build(name, profile="quick"):
-    """The untrained networks of one row: ``(vae,)`` or ``(generator, discriminator)``."""
+    """The untrained networks of one model: ``(vae,)`` or ``(generator, discriminator)``."""
     p = PROFILES[profile]
     if name == "MLP VAE":
         return (VAE(latent_dim=20, hidden=(400,)),)
@@ -62,7 +77,7 @@ def build(name, profile="quick"):
     if name in ("DCGAN", "DCGAN + SN"):
         return (DCGANGenerator(p["latent"], ngf=p["width"]),
                 DCGANDiscriminator(ndf=p["width"], spectral_norm=name == "DCGAN + SN"))
-    raise ValueError(f"unknown model {name!r}: use one of {ROWS[1:]}")
+    raise ValueError(f"unknown model {name!r}: use one of {MODELS}")
 
 
 def load_data(profile="quick", device="cpu"):
@@ -72,19 +87,22 @@ def load_data(profile="quick", device="cpu"):
 
 
 @torch.no_grad()
-def draw(name, networks, n, seed=0):
-    """``n`` samples in [0, 1] (N, 1, 28, 28) on the CPU: decoder means for a VAE,
-    (G(z) + 1) / 2 for a GAN (tanh pixels in [-1, 1])."""
+def draw(name, networks, n, seed=0, binary=False):
+    """``n`` samples in [0, 1] (N, 1, 28, 28) on the CPU: a VAE's decoder means, or with
+    ``binary`` its pixels drawn from them (x ~ Bernoulli(mean), what its likelihood scores);
+    (G(z) + 1) / 2 for a GAN (tanh pixels in [-1, 1]). ``seed`` goes through
+    ``runtime.generator`` (shifted by EDU_GEN_SEED_OFFSET)."""
     model = networks[0]
     model.eval()
     device = next(model.parameters()).device
-    generator = torch.Generator(device).manual_seed(seed)
+    g = generator(seed, device)
+    chunks = torch.arange(n).split(1000)
     if name in VAES:
-        x = torch.cat([model.sample(len(rows), generator=generator)
-                       for rows in torch.arange(n).split(1000)])
+        x = torch.cat([model.sample(len(rows), generator=g) for rows in chunks])
+        if binary:
+            x = torch.bernoulli(x, generator=g)
         return x.reshape(n, 1, 28, 28).cpu()
-    x = torch.cat([model(model.sample_noise(len(rows), device=device, generator=generator))
-                   for rows in torch.arange(n).split(1000)])
+    x = torch.cat([model(model.sample_noise(len(rows), device=device, generator=g)) for rows in chunks])
     return ((x.cpu() + 1) / 2).clamp(0, 1)
 
 
@@ -101,47 +119,72 @@ def train(name, seed, profile="quick", device="cpu", data=None):
                   lr_decay=True, desc=name)
     else:
         train_gan(*networks, train_images * 2 - 1, epochs, lr=2e-4, betas=(0.5, 0.999),
-                  batch_size=p["gan_batch"], desc=name)
-    if device != "cpu" and torch.device(device).type == "cuda":
+                  batch_size=p["gan_batch"], lr_decay=True, desc=name)
+    if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
     return networks, time.perf_counter() - start
 
 
-def measure(name, samples, test_images, train_images, networks=None, profile="quick", seed=0):
-    """The metrics of one row (a dict of FIELDS but model, seed, seconds and epochs)."""
+def reference_set(name, train_images, n, seed=0):
+    """``n`` images of a reference row: real training digits (``FLOOR``, a seeded choice),
+    uniform noise, coin flips or the mean image, on the CPU."""
+    g = generator(seed)
+    if name == FLOOR:
+        return train_images.cpu()[torch.randperm(len(train_images), generator=g)[:n]]
+    if name == "uniform noise":
+        return torch.rand(n, 1, 28, 28, generator=g)
+    if name == "coin flips":
+        return (torch.rand(n, 1, 28, 28, generator=g) < 0.5).float()
+    if name == "mean image":
+        return train_images.cpu().mean(0, keepdim=True).expand(n, -1, -1, -1).clone()
+    raise ValueError(f"unknown reference row {name!r}: use {FLOOR!r} or one of {NOT_DIGITS}")
+
+
+def judge(draw_set, reference, n_sets, seed=0, second=None):
+    """The metrics of the set ``draw_set(0)`` against ``reference``, with each metric's
+    evaluation standard error: its standard deviation over ``n_sets`` fresh sets
+    ``draw_set(i)`` of the same size (KID keeps its own, ``kid_se``); with ``second`` (a
+    feature network), the ``SECOND`` metrics of set 0 in its features too."""
+    sets = [draw_set(i) for i in range(n_sets)]
+    scores = [evaluate_samples(x, reference, seed=seed) for x in sets]
+    row = {m: scores[0][m] for m in (*METRICS, "kid_se")}
+    for m in METRICS:
+        if m != "kid":
+            row[f"{m}_se"] = float(torch.tensor([s[m] for s in scores]).std()) if n_sets > 1 else None
+    if second is not None:
+        other = evaluate_samples(sets[0], reference, classifier=second, seed=seed)
+        row.update({f"{m}_mlp": other[m] for m in SECOND})
+    row["grey"] = grey_fraction(sets[0])    # share of pixels in (0.2, 0.8): blur, not ink or paper
+    return row, sets[0]
+
+
+def run_rows(name, seed=0, profile="quick", device="cpu", data=None, second=None):
+    """The rows of one model or reference set: ``(rows, networks or None, samples)``, where
+    ``rows`` is a list of dicts of FIELDS (two for a VAE: means, then binary draws) and
+    ``samples`` a dict row name -> the judged images."""
     p = PROFILES[profile]
-    m = evaluate_samples(samples, test_images[:p["n_samples"]].cpu(), seed=seed)
-    row = {k: m[k] for k in ("fd", "kid", "kid_se", "precision", "recall", "density",
-                             "coverage", "class_tv")}
-    row["grey"] = grey_fraction(samples)   # share of pixels in (0.2, 0.8): blur, not ink or paper
-    row["nll"] = None
-    if name in VAES:   # a VAE has a density: its IWAE bound on held-out digits, in nats
-        row["nll"] = iwae_nll(networks[0], test_images[:p["iwae_digits"]], k=p["iwae_k"], seed=seed)
-    row["parameters"] = count(*networks) if networks else 0
-    row["sampler_parameters"] = (count(networks[0].decoder) if name in VAES else count(networks[0])) \
-        if networks else 0
-    row["infers_z"] = "yes" if name in VAES else ("no" if networks else "")
-    return row
-
-
-def run_row(name, seed=0, profile="quick", device="cpu", data=None):
-    """One row of the table: ``(row dict, networks or None, samples)``.
-
-    The floor, ``FLOOR``, is ``n_samples`` real training digits (a seeded choice) judged
-    against the same held-out digits as every model: what a perfect model could score with
-    this many samples.
-    """
     data = data or load_data(profile, device)
     train_images, test_images = data
-    n = PROFILES[profile]["n_samples"]
-    if name == FLOOR:
-        rows = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(seed))[:n]
-        networks, seconds, samples = None, 0.0, train_images[rows.to(train_images.device)].cpu()
-    else:
-        networks, seconds = train(name, seed, profile, device, data)
-        samples = draw(name, networks, n, seed=seed)
-    row = {"model": name, "seed": seed,
-           **measure(name, samples, test_images, train_images, networks, profile, seed),
-           "seconds": round(seconds, 1),
-           "epochs": PROFILES[profile]["epochs"].get(name, 0)}
-    return row, networks, samples
+    n, reference = p["n_samples"], test_images[:p["n_samples"]].cpu()
+    second = second or load_digit_classifier(arch="mlp")
+    common = {"seed": seed, "nll": None, "rate": None, "epochs": 0, "seconds": 0.0,
+              "parameters": 0, "sampler_parameters": 0, "infers_z": ""}
+    if name not in MODELS:
+        row, x = judge(lambda i: reference_set(name, train_images, n, seed + 1000 * i),
+                       reference, p["eval_sets"], seed, second)
+        return [{"model": name, **common, **row}], None, {name: x}
+    networks, seconds = train(name, seed, profile, device, data)
+    common.update(epochs=p["epochs"][name], seconds=round(seconds, 1), parameters=count(*networks),
+                  sampler_parameters=count(networks[0].decoder if name in VAES else networks[0]),
+                  infers_z="yes" if name in VAES else "no")
+    if name in VAES:   # a VAE has a density: its IWAE bound on held-out digits, in nats
+        held_out = test_images[:p["iwae_digits"]]
+        common["nll"] = iwae_nll(networks[0], held_out, k=p["iwae_k"], seed=seed)
+        common["rate"] = evaluate(networks[0], held_out, seed=seed)["rate"]
+    rows, samples = [], {}
+    for row_name, binary in ([(name, False), (BINARY[name], True)] if name in VAES else [(name, False)]):
+        row, x = judge(lambda i: draw(name, networks, n, seed + 1000 * i, binary), reference,
+                       p["eval_sets"], seed, second)
+        rows.append({"model": row_name, **common, **row})
+        samples[row_name] = x
+    return rows, networks, samples

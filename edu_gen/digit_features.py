@@ -5,6 +5,11 @@ numbers an image), the way FID uses Inception-v3. Its weights were trained once 
 ``scripts/train_digit_classifier.py`` (fixed seed, the 4,000 offline training digits) and
 ship as ``edu_gen/digit_classifier.pth``, so every machine and profile measures with the
 same network. Input: images (N, 1, 28, 28) in [0, 1].
+
+A second feature network of another architecture, ``DigitMLP`` (no convolutions: 784-256-84
+on raw pixels, weights ``edu_gen/digit_mlp.pth``, trained by the same script with
+``--arch mlp``), gives a second feature space in which a comparison can be repeated: a
+"tie" between two models that holds in both spaces is not an accident of one network.
 """
 from pathlib import Path
 
@@ -13,6 +18,7 @@ from torch import nn
 import torch.nn.functional as F
 
 WEIGHTS = Path(__file__).with_name("digit_classifier.pth")
+MLP_WEIGHTS = Path(__file__).with_name("digit_mlp.pth")
 NUM_FEATURES = 84
 
 
@@ -42,20 +48,52 @@ class DigitClassifier(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-def load_digit_classifier(device="cpu", path=WEIGHTS):
-    """The shipped classifier in eval mode, frozen, on ``device``."""
-    model = DigitClassifier()
+class DigitMLP(nn.Module):
+    """The second feature network: pixels 784 -> 256 -> 84 (ReLU) -> 10 digits."""
+
+    num_features = NUM_FEATURES
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(28 * 28, 256)
+        self.fc2 = nn.Linear(256, NUM_FEATURES)
+        self.head = nn.Linear(NUM_FEATURES, 10)
+        self.dropout = nn.Dropout(0.3)
+
+    def features(self, x):
+        """The penultimate layer: (N, 84) non-negative features of images (N, 1, 28, 28)."""
+        return F.relu(self.fc2(self.dropout(F.relu(self.fc1(x.flatten(1))))))
+
+    def forward(self, x):
+        """Logits (N, 10) of the ten digits."""
+        return self.head(self.dropout(self.features(x)))
+
+
+ARCHITECTURES = {"lenet": (DigitClassifier, WEIGHTS), "mlp": (DigitMLP, MLP_WEIGHTS)}
+
+
+def load_digit_classifier(device="cpu", path=None, arch="lenet"):
+    """A shipped classifier in eval mode, frozen, on ``device``: ``arch="lenet"`` (the book's
+    feature network) or ``"mlp"`` (the second feature space)."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown arch {arch!r}: use one of {sorted(ARCHITECTURES)}")
+    network, default_path = ARCHITECTURES[arch]
+    path = default_path if path is None else path
+    model = network()
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f"the digit classifier's weights are missing ({path}): reinstall edu-gen, or "
-            "train them again with python scripts/train_digit_classifier.py") from error
+            f"train them again with python scripts/train_digit_classifier.py --arch {arch}") from error
     except Exception as error:
         raise RuntimeError(
             f"{path} is not a readable DigitClassifier state ({type(error).__name__}: "
             f"{str(error)[:200]}): reinstall edu-gen, or run "
             "python scripts/train_digit_classifier.py") from error
+    model = model.eval().requires_grad_(False)
+    if arch == "mlp":
+        return model.to(device)
     # convolution weights channels-last: on a CPU the features come about 1.7x faster
-    return model.eval().requires_grad_(False).to(device, memory_format=torch.channels_last)
+    return model.to(device, memory_format=torch.channels_last)

@@ -12,11 +12,14 @@ a closed form). It prints one line when everything agrees; otherwise it raises
     check_gaussian_kl(my_kl)
 
 The oracles never call ``edu_gen``'s own implementation, so the checks test the
-mathematics, not agreement with the package.
+mathematics, not agreement with the package. The random inputs come from
+``edu_gen.runtime.generator``: fixed, and shifted by ``EDU_GEN_SEED_OFFSET`` in the margin sweep.
 """
 import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
+
+from .runtime import generator
 
 
 class ExerciseError(AssertionError):
@@ -53,7 +56,7 @@ def _passed(name, cases):
 
 
 def _gaussians(n=64, d=5, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     mu = torch.randn(n, d, generator=g) * 2
     logvar = torch.randn(n, d, generator=g) * 1.5
     return mu, logvar
@@ -114,7 +117,7 @@ def check_bernoulli_elbo(fn):
     ``logits`` (N, 784) decode a sample z ~ q(z|x); ``x`` (N, 784) is binary;
     ELBO = log p(x|z) - KL(q(z|x) || N(0, I)) (Eq. (elbo)), summed over pixels.
     """
-    g = torch.Generator().manual_seed(1)
+    g = generator(1)
     logits = torch.randn(32, 784, generator=g) * 4
     x = (torch.rand(32, 784, generator=g) < 0.3).float()
     mu, logvar = _gaussians(32, 8, seed=2)
@@ -138,7 +141,7 @@ def check_bernoulli_elbo(fn):
 
 def check_discriminator_loss(fn):
     """``fn(real_logits, fake_logits)``: -[log D(x) + log(1 - D(G(z)))], batch means (Eq. (value))."""
-    g = torch.Generator().manual_seed(3)
+    g = generator(3)
     real, fake = torch.randn(128, generator=g) * 3, torch.randn(128, generator=g) * 3
     ones, zeros = torch.ones_like(real), torch.zeros_like(fake)
     oracle = (F.binary_cross_entropy(torch.sigmoid(real), ones)
@@ -156,7 +159,7 @@ def check_discriminator_loss(fn):
 
 def check_generator_loss(fn):
     """``fn(fake_logits)``: the non-saturating generator loss -log D(G(z)), a batch mean."""
-    g = torch.Generator().manual_seed(4)
+    g = generator(4)
     fake = (torch.randn(128, generator=g) * 3).requires_grad_(True)
     oracle = F.binary_cross_entropy(torch.sigmoid(fake.detach()), torch.ones(128))
     yours = _run(fn, fake)

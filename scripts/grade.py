@@ -6,9 +6,14 @@
 Each ``*.ipynb`` in SUBMISSIONS_DIR is one student (the file's stem). It is run by
 ``otter run`` (no container: the grading machine's Python needs torch) in a subprocess with a
 timeout, and otter's ``results.json`` becomes one row: points per question, the total, and a
-``message`` naming what failed (the first assertion of each failing test). A file that is not a
-notebook, or that otter cannot grade, still gets a row, with the reason in ``message``; the run
-never stops at a bad submission. The autograder zip is the newest one that ``make assignments``
+``message`` naming what failed (the first assertion of each failing test). When a cell of the
+question raised an error (a syntax error, an import of a missing module), that error comes first:
+``q3: 0/3 (the cell `def negative_elbo(...` raised SyntaxError: ...; then: AssertionError:
+negative_elbo is not defined ...)``. The training cells are not rerun (otter_ignore): their
+questions are graded from the weights that the notebook's saved outputs carry
+(``edu_gen.homework``), so grading one submission takes seconds of evaluation, not minutes of
+training. A file that is not a notebook, or that otter cannot grade, still gets a row, with the
+reason in ``message``; the run never stops at a bad submission. The autograder zip is the newest one that ``make assignments``
 wrote under _build/homework/HOMEWORK/autograder/ (``--homework``, hw1_vae by default) unless
 --autograder says.
 
@@ -16,7 +21,8 @@ A cell that loops forever or kills its kernel (``os._exit``, a segfault, out of 
 its question, not the whole notebook. ``otter run`` 7.0 executes the notebook with nbclient
 without a per-cell time limit, and when the kernel dies it stops with ``DeadKernelError`` and
 writes no results; either way nothing is graded. So before otter sees the notebook, a one-line
-cell goes in front of each code cell that writes that cell's number to a file, and the notebook
+cell goes in front of each code cell that writes that cell's number to a file (the first one also
+has IPython note every cell that raises, with its number, in another file), and the notebook
 takes the name its ``otter.Notebook("...")`` cell reads (under another name that cell fails, the
 ``grader.check`` cells with it, and otter's last cell runs every test at once). When otter runs
 past ``timeout`` s or the kernel dies, the last number written names the cell that was running:
@@ -83,20 +89,52 @@ def _failure(output):
     return "failed"
 
 
-def _marked(nb, progress):
+ERROR_HOOK = """\
+def _grader_cell_error(result, errors=r"{errors}", progress=r"{progress}"):
+    error = result.error_before_exec or result.error_in_exec
+    if error is not None:
+        import json, os
+        cell = int(open(progress).read()) if os.path.exists(progress) else -1
+        with open(errors, "a") as f:
+            f.write(json.dumps([cell, f"{{type(error).__name__}}: {{error}}"]) + "\\n")
+get_ipython().events.register("post_run_cell", _grader_cell_error)
+del _grader_cell_error
+"""
+
+
+def _marked(nb, progress, errors=None):
     """A copy of ``nb`` with, before each code cell and at the end, a cell that writes the index
-    (in ``nb``) of the cell that comes next to the file ``progress``."""
-    cells = []
+    (in ``nb``) of the cell that comes next to the file ``progress``; with ``errors``, the first
+    such cell also has every cell that raises append ``[its index, "Type: message"]`` to that file."""
+    cells, hooked = [], errors is None
     for i, cell in enumerate([*nb.cells, None]):
         if cell is None or cell.cell_type == "code":
-            marker = nbformat.v4.new_code_cell(f'open(r"{progress}", "w").write("{i}");',
-                                               id=f"grader-marker-{i}")
+            source = f'open(r"{progress}", "w").write("{i}");'
+            if not hooked:
+                source, hooked = ERROR_HOOK.format(errors=errors, progress=progress) + source, True
+            marker = nbformat.v4.new_code_cell(source, id=f"grader-marker-{i}")
             if nb.nbformat_minor < 5:  # cell ids came with nbformat 4.5
                 del marker["id"]
             cells.append(marker)
         if cell is not None:
             cells.append(cell)
     return nbformat.from_dict(dict(nb, cells=cells))
+
+
+def _cell_errors(nb, errors):
+    """``{question: "the cell `...` raised Type: message"}`` from the ``errors`` file of a run:
+    the first error of the cells that belong to each question (see ``_question_of``)."""
+    found = {}
+    if not Path(errors).exists():
+        return found
+    for line in Path(errors).read_text().splitlines():
+        i, error = json.loads(line)
+        if not 0 <= i < len(nb.cells):
+            continue
+        question = _question_of(nb.cells, i)
+        first = next((l.strip() for l in nb.cells[i].source.splitlines() if l.strip()), "")
+        found.setdefault(question, f"the cell `{first[:60]}` raised {error.splitlines()[0][:200]}")
+    return found
 
 
 def _without_tests(autograder, skip, folder):
@@ -165,14 +203,15 @@ def grade_one(notebook, autograder, timeout=300):
     with tempfile.TemporaryDirectory() as tmp:
         # the name that the notebook's otter.Notebook("...") reads, so that its grader.check cells
         # run (under another name they fail and otter's last cell runs every test)
-        name = re.search(r"""otter\.Notebook\(\s*["']([^"']+\.ipynb)["']""",
+        name = re.search(r"""otter\.Notebook\([^\n]*?["']([^"']+\.ipynb)["']""",
                          "\n".join(c.source for c in nb.cells if c.cell_type == "code"))
-        progress = Path(tmp) / "progress"
+        progress, errors = Path(tmp) / "progress", Path(tmp) / "errors"
         submission = Path(tmp) / (name.group(1) if name else Path(notebook).name)
         for _ in range(len(qs) + 2):  # each run after the first empties one more cell
             progress.unlink(missing_ok=True)
+            errors.unlink(missing_ok=True)
             (Path(tmp) / "results.json").unlink(missing_ok=True)
-            nbformat.write(_marked(nb, progress), submission)
+            nbformat.write(_marked(nb, progress, errors), submission)
             tests, why, blame = _otter(submission, _without_tests(autograder, skipped, tmp), tmp,
                                        timeout)
             if tests is not None:
@@ -196,14 +235,17 @@ def grade_one(notebook, autograder, timeout=300):
         else:
             why = f"every question gets 0 (gave up after {len(qs) + 2} runs): {why}"
             return dict.fromkeys(qs, 0.0), why
+        raised = _cell_errors(nb, errors)
     scores, messages = {}, {}
     for test in tests:
         if "score" not in test:  # the "Public Tests" summary
             continue
         scores[test["name"]] = test["score"]
         if test["score"] < test["max_score"]:
-            messages[test["name"]] = (f"{test['name']}: {test['score']:g}/{test['max_score']:g} "
-                                      f"({_failure(test.get('output', ''))})")
+            why = _failure(test.get("output", ""))
+            if test["name"] in raised:   # the real error first: "not defined" follows from it
+                why = f"{raised[test['name']]}; then: {why}"
+            messages[test["name"]] = f"{test['name']}: {test['score']:g}/{test['max_score']:g} ({why})"
     for question, why in skipped.items():
         scores[question] = 0.0
         messages[question] = f"{question}: 0/{qs.get(question) or 0:g} ({why})"

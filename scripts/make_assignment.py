@@ -1,18 +1,28 @@
-"""Write the students' copy of an exercise notebook: every solution becomes a stub.
+"""Write the students' copy of an exercise notebook, and what the graded homework needs on Colab.
 
     python scripts/make_assignment.py                      # book/exercises.ipynb -> assignments/
     python scripts/make_assignment.py book/exercises.ipynb out/week3.ipynb
+    python scripts/make_assignment.py --homework           # after `otter assign` (make assignments)
 
-A cell tagged ``solution`` keeps each function's signature and docstring; its body becomes
-``raise NotImplementedError``, which the checks of ``edu_gen.exercises`` report as "not
+Exercises: a cell tagged ``solution`` keeps each function's signature and docstring; its body
+becomes ``raise NotImplementedError``, which the checks of ``edu_gen.exercises`` report as "not
 implemented yet". Outputs are cleared and the tags ``solution``/``hide-input`` removed, so
 nothing of the answer is left in the file.
+
+Homework (``--homework``): on Colab otter reads no tests from the notebook's metadata (otter 7's
+``check/notebook.py`` refuses them there), only files in ``./tests``. So the first code cell of
+each master (``homework_colab_cell``) fetches the public tests from the repository, and this
+command writes them there: ``homework/HW/tests/qN.py``, the public tests of the student's copy
+that ``otter assign`` wrote under ``_build/homework/HW/student/`` (no hidden test among them). It
+also rewrites each master's first code cell when it differs from ``homework_colab_cell``.
 """
 import ast
+import json
 import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STUB = '    raise NotImplementedError("your code here")'
@@ -48,6 +58,75 @@ def make_assignment(notebook):
     return notebook
 
 
+HOMEWORKS = ("hw1_vae", "hw2_gan", "hw3_rate_distortion")
+COLAB_MARKER = "# On Colab (otter's own test: the IPython shell is google.colab's)"
+
+
+def repository():
+    """(url, branch) of the repository, from _config.yml: the one place they are written."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return config["url"], config["branch"]
+
+
+def public_tests_url(homework, url=None, branch=None):
+    """Where the Colab cell fetches ``homework``'s public test files from (raw files on GitHub)."""
+    default_url, default_branch = repository()
+    base = (url or default_url).replace("https://github.com/", "https://raw.githubusercontent.com/")
+    return f"{base}/{branch or default_branch}/homework/{homework}/tests"
+
+
+def homework_colab_cell(homework, questions, url=None, tests_url=None):
+    """The first code cell of a homework master: on Colab, install otter-grader and edu_gen and
+    fetch the public tests of ``questions`` into ./tests; then start otter's grader."""
+    url = url or repository()[0]
+    tests_url = tests_url or public_tests_url(homework)
+    return f"""{COLAB_MARKER}, install otter-grader
+# and edu_gen, and fetch the public tests into ./tests: there otter reads no tests from the notebook.
+COLAB = "google.colab" in str(get_ipython())
+if COLAB:
+    %pip install --quiet otter-grader==7.0.0 "edu-gen @ git+{url}"
+    import os, urllib.request
+    TESTS = "{tests_url}"
+    os.makedirs("tests", exist_ok=True)
+    for question in {json.dumps(list(questions))}:
+        try:
+            urllib.request.urlretrieve(f"{{TESTS}}/{{question}}.py", f"tests/{{question}}.py")
+        except OSError as error:
+            raise RuntimeError(f"could not fetch the public test of {{question}} ({{error}}): "
+                               "grader.check needs it; is the runtime online?") from None
+
+import otter
+grader = otter.Notebook(None if COLAB else "{homework}.ipynb")"""
+
+
+def public_tests(student_notebook):
+    """``{question: test file text}``: the tests otter assign left in the student's copy (public only)."""
+    tests = nbformat.read(student_notebook, as_version=4).metadata["otter"]["tests"]
+    return {question: text if text.endswith("\n") else text + "\n" for question, text in tests.items()}
+
+
+def write_homework_files(build=ROOT / "_build" / "homework"):
+    """The public tests of each homework into homework/HW/tests/, and each master's Colab cell."""
+    for homework in HOMEWORKS:
+        tests = public_tests(build / homework / "student" / f"{homework}.ipynb")
+        folder = ROOT / "homework" / homework / "tests"
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("*.py"):
+            if old.stem not in tests:
+                old.unlink()
+        for question, text in tests.items():
+            (folder / f"{question}.py").write_text(text)
+        master = ROOT / "homework" / homework / f"{homework}.ipynb"
+        notebook = nbformat.read(master, as_version=4)
+        cell = next(c for c in notebook.cells if c.cell_type == "code")
+        source = homework_colab_cell(homework, sorted(tests))
+        if cell.source != source:
+            cell.source = source
+            nbformat.write(notebook, master)
+            print(f"rewrote the Colab cell of {master.relative_to(ROOT)}: run make assignments again")
+        print(f"wrote {len(tests)} public tests to {folder.relative_to(ROOT)}")
+
+
 def main(source="book/exercises.ipynb", target="assignments/exercises.ipynb"):
     notebook = make_assignment(nbformat.read(ROOT / source, as_version=4))
     target = ROOT / target
@@ -57,4 +136,7 @@ def main(source="book/exercises.ipynb", target="assignments/exercises.ipynb"):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1:] == ["--homework"]:
+        write_homework_files()
+    else:
+        main(*sys.argv[1:])

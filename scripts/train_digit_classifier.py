@@ -1,11 +1,14 @@
 """Train the feature network of ``edu_gen.metrics`` and write its shipped weights.
 
-    python scripts/train_digit_classifier.py        # about a minute on 2 CPU cores
+    python scripts/train_digit_classifier.py             # about a minute on 2 CPU cores
+    python scripts/train_digit_classifier.py --arch mlp  # the second feature space
 
 The 4,000 offline training digits (``load_mnist("train", small=True)``), seed 0, on the CPU,
 with small random rotations, scalings and shifts of each digit. Prints the accuracy on the
-1,000 held-out digits and writes ``edu_gen/digit_classifier.pth``.
+1,000 held-out digits and writes ``edu_gen/digit_classifier.pth`` (``--arch mlp``:
+``edu_gen/digit_mlp.pth``).
 """
+import argparse
 import math
 import time
 
@@ -13,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from edu_gen.data import load_mnist
-from edu_gen.digit_features import WEIGHTS, DigitClassifier
+from edu_gen.digit_features import ARCHITECTURES
 from edu_gen.runtime import seed_everything
 
 EPOCHS = 60
@@ -41,11 +44,15 @@ def accuracy(model, x, y):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="lenet", choices=sorted(ARCHITECTURES))
+    args = parser.parse_args()
+    network, weights = ARCHITECTURES[args.arch]
     torch.set_num_threads(min(2, torch.get_num_threads()))
     seed_everything(0)
     x, y = load_mnist("train", small=True)
     x_test, y_test = load_mnist("test", small=True)
-    model = DigitClassifier()
+    model = network()
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1 - e / EPOCHS)
     start = time.perf_counter()
@@ -63,8 +70,8 @@ def main():
     test_accuracy = accuracy(model, x_test, y_test)
     print(f"trained in {time.perf_counter() - start:.0f} s; held-out accuracy "
           f"{test_accuracy:.2%} on {len(y_test):,} digits; train {accuracy(model, x, y):.2%}")
-    torch.save(model.state_dict(), WEIGHTS)
-    print(f"wrote {WEIGHTS} ({WEIGHTS.stat().st_size / 1024:.0f} KiB)")
+    torch.save(model.state_dict(), weights)
+    print(f"wrote {weights} ({weights.stat().st_size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,15 @@ def test_uses_the_profile_and_a_seed(path):
         f"{path.name}: cell 2 should set device, PROFILE and the seed (see CONTRIBUTING.md)")
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_seeds_only_through_the_runtime(path):
+    """The margin sweep shifts every seed by EDU_GEN_SEED_OFFSET: a direct manual_seed escapes it."""
+    for i, cell in enumerate(code_cells(path)):
+        assert "manual_seed(" not in cell.source, (
+            f"{path.name}, code cell {i}: seed with edu_gen.runtime.seed_everything(n) or "
+            f"generator(n), not manual_seed (the margin sweep's seed offset must reach it)")
+
+
 def is_check(node):
     """A plain ``assert`` or a call of ``edu_gen.checks.claim`` (``claim(...)``)."""
     return isinstance(node, ast.Assert) or (

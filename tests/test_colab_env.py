@@ -1,4 +1,5 @@
-"""The Colab install cell keeps Colab's torch, and a chapter runs after it.
+"""The Colab install cell keeps Colab's torch, and a chapter runs after it; a homework's public
+checks run on Colab.
 
 A fresh Python stands in for Colab: torch, torchvision and the rest are already installed
 (this environment's packages, seen through a folder of links) and edu_gen is not. The first
@@ -6,13 +7,22 @@ cell of book/vae/elbo.ipynb runs as on Colab, its own `%pip install` line, with 
 address replaced by a copy of the working tree (no lock). Then the chapter runs in the quick
 profile, and the test checks that edu_gen is a real install from that copy, that the cell
 installed nothing else, and that torch and torchvision are the very ones of before.
+
+The homework test turns on otter's own Colab detection (``otter.check.utils.IPythonInterpreter.COLAB``
+looks for ``google.colab`` in ``str(get_ipython())``, the class of Colab's IPython shell) and runs
+HW1's first cell as on Colab, in a folder without the notebook: the cell installs edu_gen and
+fetches the public test files from a local server that stands in for the repository's raw files,
+and then every ``grader.check`` finds and runs its tests.
 """
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import tomllib
 from pathlib import Path
 
@@ -21,6 +31,8 @@ import pytest
 from nbclient import NotebookClient
 
 from scripts.colab_cell import colab_cell_source, repository_url
+from scripts.make_assignment import public_tests_url
+from tests.otter_helpers import edit, otter_assign
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "vae" / "elbo.ipynb"
@@ -140,3 +152,78 @@ def test_colab_cell_keeps_torch_and_the_chapter_runs(tmp_path, monkeypatch):
     assert after["torchvision"] == before["torchvision"], "the install cell changed torchvision"
     failed = [(cell.source, errors(cell)) for cell in notebook.cells if errors(cell)]
     assert not failed, f"{CHAPTER.name} failed on Colab: {failed}"
+
+
+# As on Colab: the kernel's IPython shell is an instance of google.colab._shell.Shell, which is all
+# that otter looks at (its str() names the class). No module named google.colab is made.
+COLAB_SHELL = """\
+import types
+shell = get_ipython()
+shell.__class__ = types.new_class("Shell", (type(shell),),
+                                  exec_body=lambda ns: ns.update(__module__="google.colab._shell"))
+del shell, types
+"""
+# Right after the first cell: what otter sees, and what the cell fetched.
+OTTER_SEES = """\
+import json, os
+from otter.check.utils import IPythonInterpreter
+print(json.dumps({"colab": IPythonInterpreter.COLAB.value.running(), "shell": str(get_ipython()),
+                  "grader_on_colab": grader.interpreter is IPythonInterpreter.COLAB,
+                  "tests": sorted(os.listdir("tests")), "notebooks": sorted(f for f in os.listdir() if f.endswith(".ipynb"))}))
+"""
+
+
+def served(folder):
+    """A local HTTP server of ``folder`` (it stands in for raw.githubusercontent.com); its address."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_homework_public_checks_run_on_colab(tmp_path, monkeypatch):
+    python, _ = colab_python(tmp_path)
+    assigned = otter_assign(ROOT / "homework" / "hw1_vae" / "hw1_vae.ipynb", tmp_path / "hw1_vae")
+    # the solution, with one planted mistake (q2's KL of the wrong sign) so that a check must fail;
+    # without its training cell (otter_ignore), which a student runs but which this test does not need
+    notebook = edit(assigned / "autograder" / "hw1_vae.ipynb", "return -0.5 * torch.sum(", "return 0.5 * torch.sum(")
+    notebook.cells = [c for c in notebook.cells if "otter_ignore" not in c.metadata.get("tags", [])]
+    first = notebook.cells[next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")]
+    source = copy_sources(tmp_path / "edu-gen")
+    server = served(ROOT)
+    try:
+        local = f"http://127.0.0.1:{server.server_address[1]}/homework/hw1_vae/tests"
+        assert public_tests_url("hw1_vae") in first.source and f"git+{repository_url()}" in first.source
+        first.source = (first.source.replace(public_tests_url("hw1_vae"), local)
+                        .replace(f"git+{repository_url()}", source.as_uri()))
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(COLAB_SHELL))
+        report = nbformat.v4.new_code_cell(OTTER_SEES)
+        notebook.cells.insert(notebook.cells.index(first) + 1, report)
+        content = tmp_path / "content"   # Colab's working folder: the notebook is not in it
+        content.mkdir()
+        monkeypatch.setenv("JUPYTER_PATH", str(colab_kernel(tmp_path, python)))
+        monkeypatch.delenv("PYTHONPATH", raising=False)   # edu_gen only from the cell's install
+        NotebookClient(notebook, kernel_name="colab", timeout=600, allow_errors=True,
+                       resources={"metadata": {"path": str(content)}}).execute()
+    finally:
+        server.shutdown()
+    assert not errors(first), (printed(first), errors(first))
+    seen = json.loads(printed(report).strip().splitlines()[-1])
+    assert seen["colab"] and seen["grader_on_colab"], seen   # otter itself takes the kernel for Colab
+    assert seen["shell"].startswith("<google.colab._shell.Shell object"), seen
+    assert seen["notebooks"] == [] and seen["tests"] == [f"q{i}.py" for i in range(1, 8)], seen
+    fetched = "".join((content / "tests" / name).read_text() for name in seen["tests"])
+    assert "hidden=True" not in fetched and "test_iwae_stable" not in fetched
+    checks = {}
+    for cell in notebook.cells:
+        found = cell.source.startswith("grader.check(") and cell.source.split('"')[1]
+        if found:
+            assert not errors(cell), (found, errors(cell))
+            checks[found] = "".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "")
+                                    for o in cell.outputs)
+    assert sorted(checks) == [f"q{i}" for i in range(1, 8)], checks
+    for question in ("q1", "q3", "q4", "q5", "q6"):
+        assert "All test cases passed" in checks[question], (question, checks[question])
+    assert "the KL has the wrong sign" in checks["q2"], checks["q2"]
+    assert "no trained weights for q7" in checks["q7"], checks["q7"]   # it ran: the training did not

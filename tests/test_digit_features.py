@@ -70,3 +70,16 @@ def test_the_channels_last_layout_changes_no_feature():
     x = load_mnist("test", small=True)[0][:200]
     with torch.no_grad():
         torch.testing.assert_close(model.features(x), plain.features(x))
+
+
+def test_the_second_feature_network_reads_97_percent_and_is_another_architecture():
+    x, y = load_mnist("test", small=True)
+    model = load_digit_classifier(arch="mlp")
+    with torch.no_grad():
+        accuracy = (model(x).argmax(1) == y).float().mean().item()
+        features = model.features(x[:5])
+    assert accuracy >= 0.97, f"held-out accuracy {accuracy:.2%}"
+    assert features.shape == (5, NUM_FEATURES) and not model.training
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    with pytest.raises(ValueError, match="unknown arch 'vgg'"):
+        load_digit_classifier(arch="vgg")

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import prdc
+import prdc.prdc
 import pytest
 import scipy.linalg
 import torch
@@ -216,15 +217,32 @@ def test_kid_is_the_mean_over_disjoint_parts():
 
 # --- precision, recall, density, coverage ------------------------------------------------
 
+def pruned_oracle(real, fake, k, percentile=50):
+    """Precision and density with Kynkäänniemi et al.'s pruning, from prdc's own distances:
+    a real ball whose radius exceeds np.percentile(radii, 50) holds nothing (their code sets
+    its radius to 0); density counts the kept balls, normalised by how many were kept."""
+    radii = prdc.prdc.compute_nearest_neighbour_distances(real, k)
+    kept = radii <= np.percentile(radii, percentile)
+    inside = prdc.prdc.compute_pairwise_distance(real, fake) < np.where(kept, radii, 0)[:, None]
+    return {"precision": inside.any(0).mean(),
+            "density": inside.sum() / (k * len(fake) / len(real) * kept.sum())}
+
+
 def agrees_with_prdc(n_real=300, n_fake=250, d=5):
     generator = torch.Generator().manual_seed(4)
     real = torch.randn(n_real, d, generator=generator, dtype=torch.float64)
     fake = 0.5 + 1.3 * torch.randn(n_fake, d, generator=generator, dtype=torch.float64)
     for k in (3, 5):
         oracle = prdc.compute_prdc(real.numpy(), fake.numpy(), nearest_k=k)
-        ours = precision_recall_density_coverage(real, fake, k_pr=k, k_dc=k)
+        ours = precision_recall_density_coverage(real, fake, k_pr=k, k_dc=k, prune=None)
+        oracle_pruned = pruned_oracle(real.numpy(), fake.numpy(), k)
+        pruned = precision_recall_density_coverage(real, fake, k_pr=k, k_dc=k)
         if any(abs(ours[key] - oracle[key]) > 1e-6 for key in oracle):
             return False
+        if any(abs(pruned[key] - oracle_pruned[key]) > 1e-6 for key in oracle_pruned):
+            return False
+        if abs(pruned["recall"] - oracle["recall"]) + abs(pruned["coverage"] - oracle["coverage"]) > 1e-6:
+            return False                          # recall and coverage are never pruned
     return True
 
 
@@ -238,10 +256,23 @@ def test_the_same_answers_a_few_rows_at_a_time(monkeypatch):
 
 
 def test_planted_k_off_by_one_is_rejected(monkeypatch):
-    def distances_counting_the_point_itself(features, k):
-        return torch.cdist(features, features).topk(k, dim=1, largest=False).values
+    def radii_counting_the_point_itself(features, k):
+        return squared(features, features).topk(k, dim=1, largest=False).values
 
-    monkeypatch.setattr(metrics, "knn_distances", distances_counting_the_point_itself)
+    squared = metrics.squared_distances
+    monkeypatch.setattr(metrics, "knn_squared_radii", radii_counting_the_point_itself)
+    assert not agrees_with_prdc()
+
+
+def test_planted_pruning_of_the_wrong_end_is_rejected(monkeypatch):
+    def prune_the_smallest(squared_radii, percentile):
+        if percentile is None:
+            return prune_radii(squared_radii, None)
+        kept = squared_radii >= torch.quantile(squared_radii, 1 - percentile / 100)
+        return torch.where(kept, squared_radii, torch.zeros(())), kept
+
+    prune_radii = metrics.prune_radii
+    monkeypatch.setattr(metrics, "prune_radii", prune_the_smallest)
     assert not agrees_with_prdc()
 
 
@@ -249,11 +280,66 @@ def test_disjoint_supports_give_zero_and_one_distribution_gives_density_near_one
     generator = torch.Generator().manual_seed(5)
     real = torch.randn(2000, 4, generator=generator)
     far = 100 + torch.randn(2000, 4, generator=generator)
-    assert precision_recall_density_coverage(real, far) == {
-        "precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
-    same = precision_recall_density_coverage(real, torch.randn(2000, 4, generator=generator))
+    for prune in (50, None):
+        assert precision_recall_density_coverage(real, far, prune=prune) == {
+            "precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+    fresh = torch.randn(2000, 4, generator=generator)
+    same = precision_recall_density_coverage(real, fresh, prune=None)
     assert abs(same["density"] - 1) < 0.1 and same["precision"] > 0.8 and same["recall"] > 0.8
     assert same["coverage"] > 0.9   # 1 - 2^-5 = 0.97 for k = 5 and equal sizes (Naeem et al.)
+    # normalised by the balls kept; the kept (smaller) balls hold less than the average ball
+    pruned = precision_recall_density_coverage(real, fresh)
+    assert 0.7 < pruned["density"] < same["density"] and pruned["precision"] < same["precision"]
+    assert (pruned["recall"], pruned["coverage"]) == (same["recall"], same["coverage"])
+
+
+# --- exact ties -----------------------------------------------------------------------------
+
+def test_a_set_against_itself_gives_exactly_one(digits):
+    features = digits[3][:1500]
+    everything = precision_recall_density_coverage(features, features.clone(), prune=None)
+    assert everything == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
+    pruned = precision_recall_density_coverage(features, features.clone())
+    assert (pruned["recall"], pruned["density"], pruned["coverage"]) == (1.0, 1.0, 1.0)
+
+
+def test_exact_copies_match_prdc_exactly():
+    """Integer features: prdc's distances are exact too, so every tie must agree."""
+    generator = torch.Generator().manual_seed(6)
+    real = torch.randint(0, 4, (300, 3), generator=generator).double()
+    fake = torch.cat([real[:5].repeat(40, 1), real[100:150],
+                      torch.randint(0, 4, (50, 3), generator=generator).double()])
+    for k in (3, 5):
+        oracle = prdc.compute_prdc(real.numpy(), fake.numpy(), nearest_k=k)
+        ours = precision_recall_density_coverage(real, fake, k_pr=k, k_dc=k, prune=None)
+        assert ours == pytest.approx(oracle, abs=1e-12), (k, ours, oracle)
+    copies = torch.cat([real[:5].repeat(40, 1)])
+    ours = precision_recall_density_coverage(real, copies, prune=None)
+    oracle = prdc.compute_prdc(real.numpy(), copies.numpy(), nearest_k=5)
+    assert ours["density"] == pytest.approx(oracle["density"], abs=1e-12)
+
+
+def test_distances_on_the_grid_are_exact_in_any_order(monkeypatch):
+    generator = torch.Generator().manual_seed(7)
+    x = torch.rand(500, 84, generator=generator) * 40
+    (exact,), grid = metrics.exact_grid(x)
+    assert torch.equal(exact, exact.round()) and exact.abs().max() <= 2 ** 22
+    assert (exact * grid - x.double()).abs().max() <= grid / 2
+    d2 = metrics.squared_distances(exact, exact)
+    by_hand = ((exact[:50, None] - exact[None]) ** 2).sum(-1)     # another order of summation
+    assert torch.equal(d2[:50], by_hand) and torch.equal(d2.diagonal(), torch.zeros(500, dtype=torch.float64))
+    monkeypatch.setattr(metrics, "CHUNK_ELEMENTS", 7 * 500)
+    assert torch.equal(metrics.knn_squared_radii(exact, 5), metrics.squared_distances(exact, exact).topk(6, largest=False).values[:, 1:])
+
+
+def test_float32_distances_break_the_ties_the_grid_keeps(digits, monkeypatch):
+    """Planted bug: the round trip sqrt(d^2)^2 in float32 of the old code; self-density != 1."""
+    features = digits[3][:1500]
+    monkeypatch.setattr(metrics, "exact_grid", lambda *sets: ([s.float() for s in sets], 1.0))
+    monkeypatch.setattr(metrics, "knn_squared_radii",
+                        lambda f, k: squared(f, f).topk(k + 1, dim=1, largest=False).values[:, 1:].sqrt() ** 2)
+    squared = metrics.squared_distances
+    assert precision_recall_density_coverage(features, features.clone(), prune=None)["density"] != 1.0
 
 
 # --- class balance, nearest training digit ------------------------------------------------
@@ -370,6 +456,61 @@ def test_fewer_samples_than_the_feature_dimension_says_how_many_are_needed(digit
         kid(torch.rand(100, 8), torch.rand(100, 9))
     with pytest.raises(ValueError, match="NaN"):
         frechet_distance(torch.rand(100, 8), torch.full((100, 8), float("nan")))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: frechet_distance(np.ones((100, 4)), np.ones((100, 4))), r"torch.from_numpy\(array\)"),
+    (lambda: frechet_distance(torch.ones(100, 4, dtype=torch.long), torch.rand(100, 4)), r"features.float\(\)"),
+    (lambda: kid(torch.rand(100, 4), torch.rand(100, 4), subsets=2.5), r"subsets must be a whole number"),
+    (lambda: kid(torch.rand(100, 4), torch.rand(100, 4), subsets=1), r"subsets must be at least 2"),
+    (lambda: precision_recall_density_coverage(torch.rand(100, 4), torch.rand(100, 4), k_pr=0),
+     r"k_pr must be at least 1"),
+    (lambda: precision_recall_density_coverage(torch.rand(100, 4), torch.rand(100, 4), k_dc=2.0),
+     r"k_dc must be a whole number"),
+    (lambda: precision_recall_density_coverage(torch.rand(100, 4), torch.rand(100, 4), prune=0),
+     r"prune must be a percentile in \(0, 100\] or None"),
+    (lambda: class_balance(torch.tensor([0.0, 1.0, 2.0])), r"logits.argmax\(1\)"),
+    (lambda: class_balance([12, 3, 3]), r"must lie in 0 .. 9, got values from 3 to 12"),
+    (lambda: class_balance([-1, 3]), r"must lie in 0 .. 9"),
+    (lambda: class_balance([]), r"empty"),
+    (lambda: mmd2_unbiased(torch.rand(1, 4), torch.rand(1, 4)), r"at least 2 samples in each set, got 1 and 1"),
+])
+def test_bad_arguments_are_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_class_balance_reads_lists_and_arrays():
+    shares, tv = class_balance([3, 3, 1, 0])
+    assert shares[[0, 1, 3]].tolist() == [0.25, 0.25, 0.5] and abs(tv - 0.7) < 1e-12
+    assert class_balance(np.array([3, 3, 1, 0]))[1] == tv
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_images_of_any_float_dtype_are_converted(digits, dtype):
+    test = digits[0][:200]
+    ours, read = features_and_digits(test.to(dtype))
+    exact, read32 = features_and_digits(test)
+    assert ours.dtype == torch.float32
+    tolerance = {torch.float64: 1e-5, torch.float16: 0.05, torch.bfloat16: 0.5}[dtype]
+    assert (ours - exact).abs().max() < tolerance and (read == read32).float().mean() > 0.97
+    evaluate_samples(test.to(dtype), digits[0][200:400].double())      # no dtype error
+
+
+def test_a_classifier_in_train_mode_gives_the_same_features_and_keeps_its_mode(digits):
+    classifier = load_digit_classifier().train()          # dropout on: random features if used so
+    x = digits[0][:100]
+    first, second = features_and_digits(x, classifier)[0], features_and_digits(x, classifier)[0]
+    assert torch.equal(first, second) and classifier.training
+    torch.testing.assert_close(first, features_and_digits(x)[0])
+
+
+def test_planted_train_mode_feature_pass_is_caught(digits, monkeypatch):
+    """Without eval mode, dropout makes two passes differ: the check above would fail."""
+    classifier = load_digit_classifier().train()
+    x = digits[0][:100]
+    with torch.no_grad():
+        assert not torch.equal(classifier.features(x), classifier.features(x))
 
 
 def test_the_package_does_not_import_its_oracles():
