@@ -123,12 +123,14 @@ def read_model(path):
 
 
 def network(spec):
-    """The spec's layers as a PyTorch ``nn.Sequential`` (float32), weights as in the file."""
+    """The spec's layers as a PyTorch ``nn.Sequential`` (float32), weights as in the file.
+    It draws no random numbers (no initialization before the copy), so a chapter can rebuild
+    a network without moving the global generator its later cells read."""
     modules = []
     for layer in spec["layers"]:
         kind = layer["type"]
         if kind == "linear":
-            linear = nn.Linear(layer["in"], layer["out"])
+            linear = nn.utils.skip_init(nn.Linear, layer["in"], layer["out"])
             weight, bias = (torch.as_tensor(layer[k]) if not isinstance(layer[k], dict)
                             else torch.from_numpy(decode_array(layer[k])) for k in ("weight", "bias"))
             with torch.no_grad():

@@ -188,3 +188,18 @@ def test_bad_page_explorers_are_refused(book):
         page_latent_explorers(VAE(hidden=(8,), latent_dim=2), "v", torch.zeros(4, 2), [0, 1], start=chapter)
     with pytest.raises(ValueError, match="conditional"):
         page_class_samples(MLPGenerator(2, (2,), hidden=8), "g", start=chapter)
+
+
+def test_the_chapters_cells_draw_no_random_numbers(book):
+    """The chapters show the explorers after their checks were calibrated: writing them and
+    rebuilding a network from a file leave the global generator where it was."""
+    _, chapter = book
+    torch.manual_seed(5)
+    model = VAE(hidden=(16,), latent_dim=2, n_classes=10)
+    generator = MLPGenerator(4, (1, 28, 28), hidden=8, layers=1, tanh=True, n_classes=10)
+    state = torch.get_rng_state()
+    explorer = page_latent_explorers(model, "cvae", torch.zeros(10, 2), torch.arange(10), start=chapter)
+    network(read_model(explorer.paths[0])[1])
+    page_class_samples(generator, "cgan", start=chapter)
+    page_gan_trainer(start=chapter)
+    assert torch.equal(torch.get_rng_state(), state)
