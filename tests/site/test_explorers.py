@@ -8,6 +8,7 @@ weights to double rounding, and the float32 model to float32 rounding. Redraw ti
 measured and printed (and written to _build/explorer_timings.json), never asserted.
 """
 import json
+import re
 import statistics
 
 import numpy as np
@@ -15,7 +16,8 @@ import pytest
 import torch
 
 from edu_gen.data import mixture_modes, sample_mixture
-from edu_gen.export import decoder_spec, generator_spec, mlp_layers, network
+from edu_gen.export import (decoder_spec, generator_spec, mlp_layers, network, network_input,
+                            read_model)
 from edu_gen.gan import MLPDiscriminator, MLPGenerator
 from edu_gen.gan_train import discriminator_step, generator_step
 from edu_gen.modes import mode_metric
@@ -23,7 +25,7 @@ from edu_gen.train import adam
 from edu_gen.vae import VAE
 from edu_gen.widgets import (STATIC_SOURCE, page_class_samples, page_gan_trainer,
                              page_latent_explorers)
-from site_pages import ROOT, chromium_path
+from site_pages import HTML, ROOT, SCREENSHOTS, chromium_path
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 TIMINGS = ROOT / "_build" / "explorer_timings.json"
@@ -430,3 +432,84 @@ def test_the_kernel_against_a_plain_loop(gan_page, timings):
     print(f"kernel {result['fast']:.1f} ms, plain loop {result['slow']:.1f} ms: "
           f"{result['slow'] / result['fast']:.1f}x")
     assert result["gap"] == 0, "the same sums in the same order"
+
+
+# --- the built website (`make book`, or EDU_GEN_SITE=<a one-chapter book>) -----------------
+
+# The chapters that show explorers, and the models each page loads from _static/models/.
+BUILT = {"book/vae/training": ["vae-2d"], "book/vae/conditional": ["cvae"],
+         "book/gan/mode_collapse": []}
+PAGE_WEIGHT = 2_000_000          # bytes of explorer scripts and models a chapter may add
+
+
+def built_page(browser, name, javascript=True):
+    """A chapter's built page, opened as a file; its requests that leave the machine are
+    refused and recorded, its JavaScript errors too (as open_page)."""
+    path = HTML / f"{name}.html"
+    if not path.exists():
+        pytest.skip(f"{path} is not built (make book, or EDU_GEN_SITE=<a one-chapter book>)")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, java_script_enabled=javascript)
+    page = context.new_page()
+    page.errors, page.external = [], []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and "edu-gen" in m.text and page.errors.append(m.text))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+               else (page.external.append(route.request.url), route.abort()))
+    page.goto(path.as_uri(), wait_until="load")
+    return page
+
+
+def explorer_scripts(name):
+    """The files of _static/ that the page loads for its explorers (scripts and style)."""
+    text = (HTML / f"{name}.html").read_text()
+    sources = re.findall(r'(?:src|href)="((?:\.\./)*_static/(?:explorers|models)/[^"]+)"', text)
+    return sorted({(HTML / name).parent.joinpath(s).resolve() for s in sources})
+
+
+@pytest.mark.parametrize("name", list(BUILT))
+def test_the_built_chapter_runs_its_explorers(browser, name):
+    page = built_page(browser, name)
+    containers = page.locator(".edu-gen-explorer")
+    assert containers.count() >= 1, f"{name}: no explorer on the page"
+    page.wait_for_function("[...document.querySelectorAll('.edu-gen-explorer')].every("
+                           "c => c.classList.contains('edu-gen-mounted'))", timeout=30_000)
+    assert page.locator(".edu-gen-failed").count() == 0, page.locator(".edu-gen-failed").first.inner_text()
+    kinds = page.evaluate("[...document.querySelectorAll('.edu-gen-explorer')].map(c => c.dataset.explorer)")
+    # each model the page draws with, from the file the site serves, in float64: the oracle
+    for model in BUILT[name]:
+        _, spec = read_model(HTML / "_static" / "models" / f"{model}.js")
+        oracle = network(spec).double()
+        for index, kind in enumerate(kinds):
+            if kind == "latent-plane":
+                page.evaluate(f"() => {{ const s = document.querySelectorAll('.edu-gen-explorer')[{index}].eduGenExplorer;"
+                              " s.setCode(0.7, -0.4); if (s.setLabel) s.setLabel(3); }")
+                seen = state(page, index)
+                x = network_input(spec, torch.tensor([seen["z"]]), [3] if spec["n_classes"] else None)
+            elif kind == "interpolation":
+                page.evaluate(f"() => document.querySelectorAll('.edu-gen-explorer')[{index}].eduGenExplorer.set(2, 7, 0.5)")
+                seen, picks = state(page, index), spec["picks"]
+                x = torch.tensor([[(a + b) / 2 for a, b in zip(picks[2]["code"], picks[7]["code"])]])
+            else:
+                continue
+            torch.testing.assert_close(torch.tensor(seen["image"], dtype=torch.float64),
+                                       oracle(x.double())[0], atol=FLOAT64, rtol=0, msg=f"{name}: {kind}")
+    if "gan-trainer" in kinds:
+        page.get_by_role("button", name="step").click()
+        assert page.evaluate("document.querySelector('.edu-gen-explorer').eduGenTrainer.gan.steps") == 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    containers.first.screenshot(path=str(SCREENSHOTS / f"explorer__{name.replace('/', '__')}.png"))
+    weight = sum(path.stat().st_size for path in explorer_scripts(name))
+    print(f"{name}: explorers {kinds}, scripts and models {weight:,} bytes")
+    assert weight < PAGE_WEIGHT, f"{name}: the explorers add {weight:,} bytes"
+    finish(page)
+
+
+@pytest.mark.parametrize("name", list(BUILT))
+def test_without_javascript_the_static_figures_stay(browser, name):
+    page = built_page(browser, name, javascript=False)
+    notes = page.locator(".edu-gen-explorer .edu-gen-note")
+    assert notes.count() >= 1 and notes.first.is_visible(), "the note where the explorer would be"
+    figures = page.evaluate("[...document.querySelectorAll('main img')].filter(i => i.naturalWidth > 0).length")
+    assert figures >= 1, f"{name}: no static figure without JavaScript"
+    assert not page.external
+    page.close()
