@@ -15,6 +15,14 @@ BOOK = Path(os.environ.get("EDU_GEN_SITE") or ROOT)
 HTML = BOOK / "_build" / "html"
 SCREENSHOTS = BOOK / "_build" / "screenshots"
 
+# sphinx-thebe (pulled in by Jupyter Book 1) writes its one-line config script twice on
+# every page; the second copy's `const` fails. Thebe is not used here, so it is harmless.
+KNOWN_ERRORS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",  # pydata-sphinx-theme, before a reader picks light or dark
+    "Failed to load resource",  # says no more; the failed request itself is listed instead
+)
+
 
 def toc_files():
     """Every page the table of contents lists (root first), without suffix."""

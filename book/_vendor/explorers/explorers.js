@@ -162,7 +162,7 @@
       s1.value = state.z[0]; s2.value = state.z[1];
       redraw();
     };
-    state.setLabel = function (y) { state.label = y; redraw(); };
+    if (spec.n_classes) state.setLabel = function (y) { state.label = y; redraw(); };
     [s1, s2].forEach(function (s) {
       s.addEventListener("input", function () { state.z = [+s1.value, +s2.value]; redraw(); });
     });
