@@ -18,7 +18,9 @@ One concept per module, in the order the book uses them:
 - ``vae_eval``         test negative ELBO, IWAE estimate of -log p(x), active units
 - ``latent``           a VAE's latent space: grids of codes, interpolations
 - ``repair``           filling in and denoising images with a trained model
-- ``widgets``          interactive latent-space explorers (ipywidgets)
+- ``widgets``          interactive latent-space explorers (ipywidgets), and the website's
+                       explorers that run in the page
+- ``export``           trained MLPs written as files a web page runs (the website's explorers)
 - ``checkpoint``       saving and loading weights safely
 - ``logs``             TensorBoard logs of a run: every epoch's metrics and a sample grid
 - ``gan``              generators, discriminators, spectral norm, fixed-noise snapshots

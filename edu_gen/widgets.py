@@ -7,8 +7,19 @@ every chapter that shows one also draws the same thing as a static matplotlib fi
 - ``LatentExplorer``: one slider per chosen latent dimension; the image is the decoder's
   mean at that code z (the other dimensions stay at ``base``, 0 by default).
 - ``InterpolationExplorer``: a slider t in [0, 1] walking from one digit's code to another's.
+
+On the book's website the same explorers run in the page, in JavaScript, on the trained
+networks that ``edu_gen.export`` writes next to the page: ``page_latent_explorers`` (the
+latent plane of a 2-D VAE, with a class picker for a conditional one, and an
+interpolation), ``page_class_samples`` (a conditional generator, class by class) and
+``page_gan_trainer`` (the ring GAN of the mode-collapse chapter, trained in the page). In
+Jupyter or Colab these show a one-line note where the website shows the explorer.
 """
+import html
 import io
+import json
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -123,3 +134,115 @@ class InterpolationExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+# --- the website's explorers (JavaScript in the page; book/_vendor/explorers) -------------------
+
+# Where the site's static files come from, relative to the book's root: html_static_path of
+# _config.yml (a test checks they agree). Sphinx copies it into the site's _static/ after
+# executing the notebooks, so a model file written here during the build is on the site.
+STATIC_SOURCE = "book/_vendor"
+NOTE = ("On the book's website an explorer computed in the page appears here (it needs "
+        "JavaScript); the static figures above show the same thing.")
+
+
+def book_root(start=None):
+    """The book's root folder (with ``_config.yml``, ``_toc.yml`` and the site's static
+    files) above ``start`` (default: the working folder, the notebook's when the book is
+    built), or None outside the book (Colab, an installed package)."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "_toc.yml").is_file() \
+                and (folder / STATIC_SOURCE / "explorers" / "explorers.js").is_file():
+            return folder
+    return None
+
+
+class PageExplorer:
+    """HTML that the website runs: explorer containers (``<div class="edu-gen-explorer">``
+    with ``data-*`` settings), the note shown without JavaScript, and the scripts.
+    ``models``: {name: spec} written to the site's ``_static/models/`` (``.paths``)."""
+
+    def __init__(self, containers, models=(), scripts=("mlp.js", "explorers.js"), start=None):
+        root = book_root(start)
+        self.paths, self.containers = [], containers
+        parts = [f'<div class="edu-gen-explorer" {self._attributes(data)}>'
+                 f'<p class="edu-gen-note">{html.escape(NOTE)}</p></div>' for data in containers]
+        if root is not None:          # inside the book: write the models, load the scripts
+            from .export import write_model
+
+            folder = root / STATIC_SOURCE / "models"
+            self.paths = [write_model(spec, name, folder) for name, spec in dict(models).items()]
+            static = Path(os.path.relpath(root, Path(start or os.getcwd()).resolve())).as_posix()
+            static = f"{static}/_static/"
+            sources = [f"explorers/{scripts[0]}", *[f"models/{name}.js" for name in dict(models)],
+                       *[f"explorers/{s}" for s in scripts[1:]]]
+            parts.insert(0, f'<link rel="stylesheet" href="{static}explorers/explorers.css">')
+            parts += [f'<script src="{static}{source}"></script>' for source in sources]
+        self.html = "\n".join(parts)
+
+    @staticmethod
+    def _attributes(data):
+        return " ".join(f'data-{key.replace("_", "-")}="{html.escape(str(value))}"'
+                        for key, value in data.items())
+
+    def _repr_html_(self):
+        return self.html
+
+    def __repr__(self):
+        return f"PageExplorer({[c['explorer'] for c in self.containers]}; {NOTE})"
+
+
+def page_latent_explorers(model, name, codes, labels, limit=2.5, start=None):
+    """The website's explorers of a VAE with a 2-D code: the latent plane (click, drag or
+    slide to a code; the image is ``model.decode`` there; a class picker when the VAE is
+    conditional) and, for an unconditional VAE, an interpolation between the codes of two
+    test digits (one per class, the first of each in ``codes``). ``codes`` (N, 2) are
+    posterior means of test digits, drawn as dots coloured by ``labels`` (N,)."""
+    from .export import decoder_spec, encode_array
+
+    if model.latent_dim != 2:
+        raise ValueError(f"the latent plane needs a 2-D code, this VAE has {model.latent_dim}: "
+                         "explore the 2-D model")
+    codes = torch.as_tensor(codes).detach().float().cpu()
+    labels = [int(y) for y in torch.as_tensor(labels).cpu()]
+    if codes.shape != (len(labels), 2):
+        raise ValueError(f"codes must be (N, 2) with one label each, got codes "
+                         f"{tuple(codes.shape)} and {len(labels)} labels")
+    spec = decoder_spec(model)
+    firsts = sorted({y: i for i, y in reversed(list(enumerate(labels)))}.items())
+    spec.update(codes=encode_array(codes), labels=labels,
+                picks=[{"index": i, "label": y, "code": codes[i].tolist()} for y, i in firsts])
+    containers = [dict(explorer="latent-plane", model=name, limit=limit)]
+    if not model.n_classes and len(firsts) >= 2:
+        containers.append(dict(explorer="interpolation", model=name, limit=limit + 0.5))
+    return PageExplorer(containers, {name: spec}, start=start)
+
+
+def page_class_samples(generator, name, count=8, start=None):
+    """The website's explorer of a conditional ``MLPGenerator``: G(z, y) of ``count`` noise
+    vectors for the class y picked (and a button for new noise)."""
+    from .export import generator_spec
+
+    if not generator.n_classes:
+        raise ValueError("page_class_samples shows a conditional generator (n_classes=10)")
+    return PageExplorer([dict(explorer="class-samples", model=name, count=count)],
+                        {name: generator_spec(generator)}, start=start)
+
+
+def page_gan_trainer(start=None, **sizes):
+    """The website's GAN trained in the page: the ring run of the mode-collapse chapter
+    (``edu_gen.toy_experiment.live_ring_run``: 3 hidden layers each, ``train_gan``'s Adam
+    betas), its sizes taken from the package; the metric counts the modes of G(z) for
+    ``LIVE_SNAPSHOTS`` fixed noise vectors, as the chapter's snapshots do."""
+    import inspect
+
+    from . import toy_experiment as toy
+    from .gan_train import train_gan
+
+    betas = inspect.signature(train_gan).parameters["betas"].default
+    settings = dict(explorer="gan-trainer", hidden=toy.LIVE_HIDDEN, layers=3, lr=toy.LIVE_LR,
+                    batch=toy.LIVE_BATCH, points=toy.LIVE_POINTS, epochs=toy.LIVE_EPOCHS,
+                    betas=json.dumps(list(betas)), eval_samples=toy.LIVE_SNAPSHOTS)
+    settings.update(sizes)
+    return PageExplorer([settings], scripts=("mlp.js", "gan.js", "explorers.js"), start=start)

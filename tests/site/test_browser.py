@@ -9,17 +9,10 @@ import re
 
 import pytest
 
-from site_pages import HTML, SCREENSHOTS, built_pages, chromium_path, toc_files
+from site_pages import HTML, KNOWN_ERRORS, SCREENSHOTS, built_pages, chromium_path, toc_files
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
-# sphinx-thebe (pulled in by Jupyter Book 1) writes its one-line config script twice on
-# every page; the second copy's `const` fails. Thebe is not used here, so it is harmless.
-KNOWN_ERRORS = (
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    "Got invalid theme mode",  # pydata-sphinx-theme, before a reader picks light or dark
-    "Failed to load resource",  # says no more; the failed request itself is listed instead
-)
 # The widget manager looks for its icon font (Font Awesome) next to each page, under
 # @jupyter-widgets/html-manager/dist/; the book's widgets draw no icons, so text and
 # sliders are unaffected.
