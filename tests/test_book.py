@@ -151,6 +151,43 @@ def test_no_empty_code_cells(path):
     assert not empty, f"{path.name}: code cells {empty} hold no code"
 
 
+# The width of the book's code: black -l 88. book/_vendor/code.css sets code cells at 12 px,
+# so 88 columns fit the theme's text column at 1280 px (tests/site/test_browser.py measures
+# the built pages); a longer line scrolls sideways.
+CODE_COLUMNS = 88
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_code_fits_the_text_column(path):
+    long = [(i, len(line)) for i, c in enumerate(code_cells(path))
+            if "remove-cell" not in c.metadata.get("tags", [])
+            for line in c.source.splitlines() if len(line) > CODE_COLUMNS]
+    assert not long, (
+        f"{path.name}: code cells (index, line length) {long} have lines over {CODE_COLUMNS} "
+        f"columns; they scroll sideways on the website: run `black -l {CODE_COLUMNS} --ipynb` "
+        "and split long strings and comments by hand")
+
+
+SETUP_STATEMENTS = (ast.Import, ast.ImportFrom, ast.Assign, ast.Expr)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_setup_cell_is_folded_and_checks_are_not(path):
+    """The setup cell (the first after the Colab cell) only imports and seeds, and is folded
+    behind a toggle (tag hide-input) so the prose leads; no check cell is folded."""
+    cells = code_cells(path)
+    setup = cells[1]
+    assert "hide-input" in setup.metadata.get("tags", []), (
+        f"{path.name}: the setup cell (second code cell) is not tagged hide-input")
+    statements = ast.parse(python_source(setup)).body
+    assert all(isinstance(s, SETUP_STATEMENTS) for s in statements), (
+        f"{path.name}: the folded setup cell does more than import and seed; move the rest "
+        "into a cell of its own")
+    folded = [i for i, c in enumerate(cells) if "hide-input" in c.metadata.get("tags", [])
+              and re.search(r"\bclaim\(|\bassert\b", c.source)]
+    assert not folded, f"{path.name}: check cells {folded} are folded; a reader must see them"
+
+
 def equation_labels():
     """Labels of the book's display equations: ``$$ ... $$ (label)`` in MyST markdown."""
     labels = set()

@@ -24,6 +24,25 @@ CHROMIUM_ARGS = [
 ]
 
 
+# After the screenshot (which shows the page as it loads, setup cells folded): which code
+# cells are folded, then every fold opened and each code cell's overflow measured.
+CODE_LAYOUT = """() => {
+    const cells = [...document.querySelectorAll("div.cell")].filter(
+        cell => cell.querySelector("div.cell_input"));
+    const folded = cells.map(cell => {
+        const fold = cell.querySelector("details.hide.above-input");
+        return {folded: fold !== null && !fold.open,
+                text: cell.querySelector("div.cell_input").textContent};
+    });
+    document.querySelectorAll("div.cell details").forEach(d => { d.open = true; });
+    const overflow = [...document.querySelectorAll("div.cell_input pre")].map(pre => ({
+        over: pre.scrollWidth - pre.clientWidth,
+        line: pre.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), ""),
+    })).filter(cell => cell.over > 0);
+    return {codeCells: folded, codeOverflow: overflow};
+}"""
+
+
 @pytest.fixture(scope="module")
 def browser():
     path = chromium_path()
@@ -90,6 +109,7 @@ def visit(browser, name):
         page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
     except Exception:  # very long pages: the top of the page is still worth a look
         page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"))
+    found.update(page.evaluate(CODE_LAYOUT))
     page.close()
     errors = [e for e in errors if not any(known in e for known in KNOWN_ERRORS)]
     found.update(external=external, errors=errors)
@@ -136,3 +156,22 @@ def test_the_book_has_figures(pages_seen):
                if 'class="cell docutils container"' in (HTML / f"{name}.html").read_text()
                and not seen["images"]]
     assert not without, f"notebook chapters without any figure: {without}"
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_code_cells_fit_the_column(pages_seen, name):
+    """At 1280 px no code cell scrolls sideways (book/_vendor/code.css, tests/test_book.py)."""
+    wide = pages_seen[name]["codeOverflow"]
+    assert not wide, (
+        f"{name}: {len(wide)} code cells scroll sideways, e.g. by {wide[0]['over']} px at "
+        f"{wide[0]['line'][:60]!r}: keep code lines within 88 columns")
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_setup_cell_folded_checks_shown(pages_seen, name):
+    cells = pages_seen[name]["codeCells"]
+    if not cells:
+        return  # a Markdown page: no code
+    assert cells[0]["folded"], f"{name}: the setup cell is shown; tag it hide-input"
+    folded_checks = [c for c in cells if c["folded"] and ("claim(" in c["text"] or "assert " in c["text"])]
+    assert not folded_checks, f"{name}: {len(folded_checks)} check cells are folded away"
