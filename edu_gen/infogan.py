@@ -13,8 +13,8 @@ Eq. (info-bound), the variational lower bound on the mutual information:
 
     I(c; G(z, c)) >= L_I(G, Q) = E_{c ~ p(c), x = G(z, c)} [log Q(c | x)] + H(c)
 
-``info_loss`` is -E[log Q(c | x)] = H(c) - L_I, the loss Eq. (infogan) adds, weighted by
-lambda, to both players' losses (``edu_gen.infogan_train``). For the categorical code
+``edu_gen.infogan_train.info_loss`` is -E[log Q(c | x)] = H(c) - L_I, the loss
+Eq. (infogan) adds, weighted by lambda, to both players' losses (beside the two steps). For the categorical code
 -log Q(c | x) is the cross-entropy, so L_I = log K - cross-entropy: log K when Q reads
 every code right, 0 when it guesses.
 """
@@ -22,10 +22,8 @@ import math
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .elbo import log_normal
 from .gan import MLPDiscriminator
 from .nets import one_hot
 from .runtime import eval_mode
@@ -120,19 +118,3 @@ class InfoDiscriminator(nn.Module):
         k = self.codes.n_categories
         mean, logvar = q[:, k:].chunk(2, dim=1)
         return logits, QOutput(q[:, :k], mean, logvar)
-
-
-def info_loss(q, code):
-    """-E[log Q(c | x)] over the batch (Eq. (info-bound) without H(c)), as ``(categorical,
-    continuous)`` 0-d tensors: the cross-entropy of the category logits, and minus the log
-    density of c_cont under the factored Gaussian N(mean, diag exp(logvar))."""
-    zero = q.mean.new_zeros(())
-    categorical = F.cross_entropy(q.logits, code.categories) if q.logits.shape[1] else zero
-    continuous = -log_normal(code.continuous.float(), q.mean, q.logvar).mean() \
-        if q.mean.shape[1] else zero
-    return categorical, continuous
-
-
-def information_bound(categorical_loss, codes):
-    """The categorical part of L_I (Eq. (info-bound)): log K - cross-entropy, in nats."""
-    return codes.entropy() - categorical_loss

@@ -2,7 +2,7 @@
 
 Eq. (infogan), the paper's game:  min over G, Q  max over D  of  V(D, G) - lambda L_I(G, Q).
 Written as losses to minimise, with the book's GAN losses (``edu_gen.gan_train``) and
-Q's loss -E[log Q(c | x)] = H(c) - L_I (``edu_gen.infogan.info_loss``):
+Q's loss -E[log Q(c | x)] = H(c) - L_I (``info_loss`` below):
 
     D and Q:  discriminator_loss(D(x), D(G(z, c)))  +  lambda * Q's loss on G(z, c)
     G:        generator_loss(D(G(z, c)))            +  lambda * Q's loss on G(z, c)
@@ -13,14 +13,31 @@ the paper's baseline: the same networks and Q's training, but G's loss without Q
 so nothing asks G to use the code.
 """
 import torch
+import torch.nn.functional as F
 from torch.nn.utils import get_total_norm
 from tqdm.auto import tqdm
 
+from .elbo import log_normal
 from .gan_diagnosis import GAN_DIVERGED_HINT
 from .gan_train import check_data_range, discriminator_loss, generator_loss
-from .infogan import info_loss, information_bound
 from .runtime import device_of
 from .train import adam, check_training, epoch_means, record_epoch, stopped_by_hand
+
+
+def info_loss(q, code):
+    """-E[log Q(c | x)] over the batch (Eq. (info-bound) without H(c)), as ``(categorical,
+    continuous)`` 0-d tensors: the cross-entropy of the category logits, and minus the log
+    density of c_cont under the factored Gaussian N(mean, diag exp(logvar))."""
+    zero = q.mean.new_zeros(())
+    categorical = F.cross_entropy(q.logits, code.categories) if q.logits.shape[1] else zero
+    continuous = -log_normal(code.continuous.float(), q.mean, q.logvar).mean() \
+        if q.mean.shape[1] else zero
+    return categorical, continuous
+
+
+def information_bound(categorical_loss, codes):
+    """The categorical part of L_I (Eq. (info-bound)): log K - cross-entropy, in nats."""
+    return codes.entropy() - categorical_loss
 
 
 def infogan_discriminator_step(discriminator, optimizer, real, fake, code, codes,

@@ -14,11 +14,10 @@ from torch.distributions import Categorical, Normal
 from edu_gen.data import sample_mixture
 from edu_gen.gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from edu_gen.gan_train import generator_loss
-from edu_gen.infogan import (Code, InfoCodes, InfoDiscriminator, QOutput, info_loss,
-                             information_bound)
+from edu_gen.infogan import Code, InfoCodes, InfoDiscriminator, QOutput
 from edu_gen.infogan_eval import matched_accuracy
-from edu_gen.infogan_train import (infogan_discriminator_step, infogan_generator_step,
-                                   train_infogan)
+from edu_gen.infogan_train import (info_loss, infogan_discriminator_step, infogan_generator_step,
+                                   information_bound, train_infogan)
 from edu_gen.train import adam
 
 
