@@ -43,8 +43,8 @@ One concept per module, in the order the book uses them:
 - ``shapes``           shapes drawn from five known factors (a small dSprites, made on the fly)
 - ``disentangle``      disentanglement scores: the Mutual Information Gap, the FactorVAE score
 - ``tcvae``            beta-TCVAE: the minibatch-weighted total correlation, a step for train_vae
-- ``infogan``          InfoGAN's code, Q on D's body, Q's loss and the bound L_I
-- ``infogan_train``    InfoGAN's two steps on the book's GAN losses, and the loop
+- ``infogan``          InfoGAN's code, and Q on D's body
+- ``infogan_train``    Q's loss, the bound L_I, InfoGAN's two steps on the GAN losses, the loop
 - ``infogan_eval``     what InfoGAN's code means: matched accuracy, slant and width
 - ``interpretable``    the "What does the code mean?" chapter's experiment: a row per model
 - ``exercises``        automatic checks of the readers' own implementations
