@@ -103,35 +103,40 @@ def optimal_discriminator(p_data, p_g):
 
 # --- the two steps -------------------------------------------------------------------------
 
-def discriminator_step(discriminator, optimizer, real, fake, labels=None, loss="non-saturating",
-                       label_smoothing=0.0, gp_weight=10.0, weight_clip=None):
+def discriminator_step(discriminator, optimizer, real, fake, labels=None,
+                       loss="non-saturating", label_smoothing=0.0, gp_weight=10.0,
+                       weight_clip=None):
     """One update of D on a batch of real examples and as many fakes (Eq. (d-step))."""
     fake = fake.detach()                       # D's loss must not reach G
-    with parametrize.cached():                 # spectral norm: normalize D's weights once here
+    with parametrize.cached():                 # spectral norm: D's weights, once
         real_logits = discriminator(real, labels)
         fake_logits = discriminator(fake, labels)
         d_loss = discriminator_loss(loss, real_logits, fake_logits, label_smoothing)
-        penalty = gradient_penalty(discriminator, real, fake, labels) if loss == "wgan-gp" else 0
+        penalty = 0
+        if loss == "wgan-gp":
+            penalty = gradient_penalty(discriminator, real, fake, labels)
     optimizer.zero_grad(set_to_none=True)
     (d_loss + gp_weight * penalty).backward()  # Eq. (wgan-gp) adds the penalty
-    grad_norm = get_total_norm([p.grad for p in discriminator.parameters() if p.grad is not None])
+    grad_norm = get_total_norm(
+        [p.grad for p in discriminator.parameters() if p.grad is not None])
     optimizer.step()
-    if weight_clip is not None:                # WGAN: clip every weight to keep f Lipschitz
+    if weight_clip is not None:                # WGAN: clipped, f stays Lipschitz
         with torch.no_grad():
             for p in discriminator.parameters():
                 p.clamp_(-weight_clip, weight_clip)
     d_real, d_fake = real_logits.detach().float(), fake_logits.detach().float()
-    if loss in PROBABILITY_LOSSES:             # the logs' D(x), D(G(z)): probabilities; f(x) as is
+    if loss in PROBABILITY_LOSSES:             # logged D(x), D(G(z)) as probabilities
         d_real, d_fake = torch.sigmoid(d_real), torch.sigmoid(d_fake)
-    metrics = {"d_loss": d_loss.detach(), "d_real": d_real.mean(), "d_fake": d_fake.mean(),
-               "d_grad_norm": grad_norm}
+    metrics = {"d_loss": d_loss.detach(), "d_real": d_real.mean(),
+               "d_fake": d_fake.mean(), "d_grad_norm": grad_norm}
     if loss == "wgan-gp":
         metrics["gp"] = penalty.detach()
     return metrics
 
 
-def generator_step(generator, discriminator, optimizer, fake, labels=None, loss="non-saturating"):
-    """One update of G through a frozen D (Eq. (g-step)); ``fake`` = G(z) with its graph."""
+def generator_step(generator, discriminator, optimizer, fake, labels=None,
+                   loss="non-saturating"):
+    """One update of G through a frozen D, Eq. (g-step); ``fake`` = G(z), with graph."""
     discriminator.requires_grad_(False)        # D is frozen: G's loss moves G only
     try:
         g_loss = generator_loss(loss, discriminator(fake, labels))
@@ -139,7 +144,8 @@ def generator_step(generator, discriminator, optimizer, fake, labels=None, loss=
         g_loss.backward()
     finally:
         discriminator.requires_grad_(True)
-    grad_norm = get_total_norm([p.grad for p in generator.parameters() if p.grad is not None])
+    grad_norm = get_total_norm(
+        [p.grad for p in generator.parameters() if p.grad is not None])
     optimizer.step()
     return {"g_loss": g_loss.detach(), "g_grad_norm": grad_norm}
 
@@ -236,28 +242,28 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
               lr=2e-4, betas=(0.5, 0.999), batch_size=128, labels=None, gp_weight=10.0,
               weight_clip=None, label_smoothing=0.0, lr_decay=False, on_epoch_end=None,
               desc="GAN", checkpoint=None, log_dir=None):
-    """Train ``generator`` against ``discriminator`` on ``data`` (N, ...) with Adam; return the
-    history ``{metric: [per-epoch means]}``: both losses, D(x) and D(G(z)) (probabilities, or
-    a critic's raw values), and both networks' gradient norms before their updates.
-    ``labels`` (N,): a conditional GAN. ``lr_decay``, ``on_epoch_end(epoch, means)`` (e.g. a
-    ``Snapshots``), ``checkpoint`` (resume exactly after a stop) and ``log_dir`` (TensorBoard,
-    with 64 samples G(z) of fixed codes for images) work as in ``train_vae``. A NaN or
-    infinite loss raises ``TrainingDiverged`` with a message naming the likely cause.
-    """
+    """Train ``generator`` against ``discriminator`` on ``data`` (N, ...) with Adam;
+    return the history ``{metric: [per-epoch means]}``: both losses, D(x) and D(G(z))
+    (probabilities, or a critic's raw values), both gradient norms before the updates.
+    ``labels`` (N,): a conditional GAN. ``lr_decay``, ``on_epoch_end(epoch, means)``,
+    ``checkpoint`` and ``log_dir`` (with 64 samples G(z) of fixed codes) work as in
+    ``train_vae``. A NaN loss raises ``TrainingDiverged``, naming the likely cause."""
     check_gan_setup(generator, discriminator, data, labels, loss, n_critic, batch_size,
                     weight_clip, gp_weight, epochs, on_epoch_end)
     device = device_of(generator)
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
-    g_opt, d_opt = adam(generator.parameters(), lr, betas), adam(discriminator.parameters(), lr, betas)
-    schedules = [lr_schedule(g_opt, epochs, lr_decay), lr_schedule(d_opt, epochs, lr_decay)]
+    g_opt = adam(generator.parameters(), lr, betas)
+    d_opt = adam(discriminator.parameters(), lr, betas)
+    schedules = [lr_schedule(opt, epochs, lr_decay) for opt in (g_opt, d_opt)]
 
     def hint(history):                         # a NaN loss's message: its likely cause
-        return divergence_cause(history, generator, discriminator, loss not in PROBABILITY_LOSSES, lr)
-    settings = dict(loss=loss, n_critic=n_critic, lr=lr, betas=betas, batch_size=batch_size,
-                    gp_weight=gp_weight, weight_clip=weight_clip, label_smoothing=label_smoothing,
-                    lr_decay=lr_decay, n=len(data), conditional=labels is not None,
-                    epochs=epochs if lr_decay else None)
+        critic = loss not in PROBABILITY_LOSSES
+        return divergence_cause(history, generator, discriminator, critic, lr)
+    settings = dict(loss=loss, n_critic=n_critic, lr=lr, betas=betas,
+                    batch_size=batch_size, gp_weight=gp_weight, weight_clip=weight_clip,
+                    label_smoothing=label_smoothing, lr_decay=lr_decay, n=len(data),
+                    conditional=labels is not None, epochs=epochs if lr_decay else None)
     networks, optimizers = [generator, discriminator], [g_opt, d_opt, *schedules]
     start, history = resume_training(checkpoint, networks, optimizers, settings) \
         if checkpoint else (0, {})
@@ -269,23 +275,28 @@ def train_gan(generator, discriminator, data, epochs, loss="non-saturating", n_c
             generator.train()                          # whatever a callback left
             discriminator.train()
             steps = []
-            for rows in torch.randperm(len(data), device=device).split(n_critic * batch_size):
+            order = torch.randperm(len(data), device=device)
+            for rows in order.split(n_critic * batch_size):
                 if len(rows) < n_critic * batch_size:
-                    break                              # the last, incomplete batch is dropped
-                for chunk in rows.chunk(n_critic):     # n_critic updates of D, Eq. (d-step)
+                    break                       # the last, incomplete batch is dropped
+                for chunk in rows.chunk(n_critic):  # n_critic D updates, Eq. (d-step)
                     real, y = data[chunk], None if labels is None else labels[chunk]
-                    fake = generator(torch.randn(len(real), generator.latent_dim, device=device), y)
-                    steps.append(discriminator_step(discriminator, d_opt, real, fake, y, loss,
-                                                    label_smoothing, gp_weight, weight_clip))
+                    z = torch.randn(len(real), generator.latent_dim, device=device)
+                    fake = generator(z, y)
+                    steps.append(discriminator_step(
+                        discriminator, d_opt, real, fake, y, loss, label_smoothing,
+                        gp_weight, weight_clip))
                 # then one of G, on the last fakes, through the updated D: Eq. (g-step)
-                steps.append(generator_step(generator, discriminator, g_opt, fake, y, loss))
+                steps.append(
+                    generator_step(generator, discriminator, g_opt, fake, y, loss))
             means = record_epoch(history, epoch_means(steps), epoch, hint, bar)
             for schedule in schedules:
                 schedule.step()
-            if on_epoch_end is not None:               # before the checkpoint, which keeps its draws
+            if on_epoch_end is not None:  # before the checkpoint, which keeps its draws
                 on_epoch_end(epoch, means)
             if checkpoint:
-                save_training(checkpoint, networks, optimizers, epoch + 1, history, settings)
+                save_training(
+                    checkpoint, networks, optimizers, epoch + 1, history, settings)
             if log:
                 z = fixed_noise(64, generator.latent_dim, device)
                 log_epoch(log, epoch, means, gan_samples(generator, z, pixel_range))

@@ -41,37 +41,45 @@ def information_bound(categorical_loss, codes):
 
 
 def infogan_discriminator_step(discriminator, optimizer, real, fake, code, codes,
-                               info_weight=1.0, continuous_weight=0.1, loss="non-saturating"):
+                               info_weight=1.0, continuous_weight=0.1,
+                               loss="non-saturating"):
     """One update of D and Q (Eq. (infogan)): Eq. (d-step) plus lambda times Q's loss
-    (``info_weight`` for the categorical code, ``continuous_weight`` for the continuous)."""
-    fake = fake.detach()                               # D's and Q's losses must not reach G
+    (``info_weight`` for the categorical code, ``continuous_weight`` for the
+    continuous)."""
+    fake = fake.detach()                               # D's, Q's losses skip G
     real_logits, _ = discriminator(real)
     fake_logits, q = discriminator(fake)
     d_loss = discriminator_loss(loss, real_logits, fake_logits)       # Eq. (d-step)
     q_categorical, q_continuous = info_loss(q, code)                   # -E log Q(c | x)
+    info = info_weight * q_categorical + continuous_weight * q_continuous
     optimizer.zero_grad(set_to_none=True)
-    (d_loss + info_weight * q_categorical + continuous_weight * q_continuous).backward()  # Eq. (infogan)
+    (d_loss + info).backward()                                         # Eq. (infogan)
     optimizer.step()
-    return {"d_loss": d_loss.detach(), "d_real": torch.sigmoid(real_logits.detach()).mean(),
+    info_bound = information_bound(q_categorical.detach(), codes)  # Eq. (info-bound)
+    return {"d_loss": d_loss.detach(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-            "info_bound": information_bound(q_categorical.detach(), codes),   # L_I, Eq. (info-bound)
+            "info_bound": info_bound,
             "q_continuous": q_continuous.detach()}
 
 
-def infogan_generator_step(generator, discriminator, optimizer, fake, code, info_weight=1.0,
-                           continuous_weight=0.1, loss="non-saturating"):
-    """One update of G through the frozen D and Q (Eq. (infogan)): Eq. (g-step) plus lambda
-    times Q's loss on the same fakes, so G makes fakes whose code Q reads."""
-    discriminator.requires_grad_(False)                # D and Q frozen: these losses move G only
+def infogan_generator_step(generator, discriminator, optimizer, fake, code,
+                           info_weight=1.0, continuous_weight=0.1,
+                           loss="non-saturating"):
+    """One update of G through the frozen D and Q (Eq. (infogan)): Eq. (g-step) plus
+    lambda times Q's loss on the same fakes, so G makes fakes whose code Q reads."""
+    discriminator.requires_grad_(False)                # D, Q frozen: G moves only
     try:
         fake_logits, q = discriminator(fake)
         g_loss = generator_loss(loss, fake_logits)                    # Eq. (g-step)
         q_categorical, q_continuous = info_loss(q, code)
+        info = info_weight * q_categorical + continuous_weight * q_continuous
         optimizer.zero_grad(set_to_none=True)
-        (g_loss + info_weight * q_categorical + continuous_weight * q_continuous).backward()  # Eq. (infogan)
+        (g_loss + info).backward()                                     # Eq. (infogan)
     finally:
         discriminator.requires_grad_(True)
-    grad_norm = get_total_norm([p.grad for p in generator.parameters() if p.grad is not None])
+    grad_norm = get_total_norm(
+        [p.grad for p in generator.parameters() if p.grad is not None])
     optimizer.step()
     return {"g_loss": g_loss.detach(), "g_grad_norm": grad_norm}
 

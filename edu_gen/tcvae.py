@@ -57,22 +57,26 @@ def total_correlation(z, mu, logvar, dataset_size):
     return log_qz - log_marginals
 
 
-def tcvae_step(model, optimizer, x, labels=None, beta=1.0, free_bits=0.0, dataset_size=None):
-    """One Adam step of beta-TCVAE on the batch ``x`` (Eq. (tcvae-loss)); ``beta`` weights the
-    total correlation, so beta = 1 is the plain VAE's loss. Returns the batch's metrics in
-    nats, those of ``vae_step`` and ``tc`` (the Eq. (mws) estimate)."""
+def tcvae_step(model, optimizer, x, labels=None, beta=1.0, free_bits=0.0,
+               dataset_size=None):
+    """One Adam step of beta-TCVAE on the batch ``x`` (Eq. (tcvae-loss)); ``beta``
+    weights the total correlation, so beta = 1 is the plain VAE's loss. Returns the
+    batch's metrics in nats, those of ``vae_step`` and ``tc`` (the Eq. (mws)
+    estimate)."""
     if dataset_size is None:
-        raise ValueError("tcvae_step needs the number of training images: train_vae(..., "
-                         "step=functools.partial(tcvae_step, dataset_size=len(images)))")
+        raise ValueError(
+            "tcvae_step needs the number of training images: train_vae(..., "
+            "step=functools.partial(tcvae_step, dataset_size=len(images)))")
     if free_bits:
         raise ValueError("free bits are not part of beta-TCVAE here: leave free_bits=0")
-    mu, logvar = model.encode(x, labels)                         # q(z|x) = N(mu, diag exp(logvar))
-    z = reparameterize(mu, logvar)                               # Eq. (reparam)
+    mu, logvar = model.encode(x, labels)                    # q(z|x) = N(mu, e^logvar)
+    z = reparameterize(mu, logvar)                          # Eq. (reparam)
     logits = model.decode_logits(z, labels)
-    distortion = -bernoulli_log_likelihood(logits, x.reshape(len(x), -1))   # Eq. (bernoulli)
-    rate = gaussian_kl(mu, logvar)                               # KL(q(z|x) || N(0, I)), Eq. (kl)
-    tc = total_correlation(z, mu, logvar, dataset_size)          # Eq. (mws)
-    loss = distortion.mean() + rate.mean() + (beta - 1) * tc.mean()         # Eq. (tcvae-loss)
+    x_flat = x.reshape(len(x), -1)
+    distortion = -bernoulli_log_likelihood(logits, x_flat)  # Eq. (bernoulli)
+    rate = gaussian_kl(mu, logvar)                          # KL(q || p(z)), Eq. (kl)
+    tc = total_correlation(z, mu, logvar, dataset_size)     # Eq. (mws)
+    loss = distortion.mean() + rate.mean() + (beta - 1) * tc.mean()  # Eq. (tcvae-loss)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

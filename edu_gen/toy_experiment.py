@@ -94,10 +94,10 @@ LIVE_SNAPSHOTS = 1000    # fixed noise vectors kept by the Snapshots callback
 
 
 def live_ring_run(lr_decay, seed=0, epochs=LIVE_EPOCHS, device="cpu"):
-    """One live run of the chapter: a plain GAN on the ring, its learning rates held constant
-    (``lr_decay=False``) or decayed linearly to 0. Returns (snapshots, metric on 2,500
-    samples, generator, discriminator); ``snapshots`` holds G(z) for 1,000 fixed noise
-    vectors five times during training."""
+    """One live run of the chapter: a plain GAN on the ring, its learning rates held
+    constant (``lr_decay=False``) or decayed linearly to 0. Returns (snapshots, metric
+    on 2,500 samples, generator, discriminator); ``snapshots`` holds G(z) for 1,000
+    fixed noise vectors five times during training."""
     from .gan import Snapshots
 
     seed_everything(seed)
@@ -105,6 +105,6 @@ def live_ring_run(lr_decay, seed=0, epochs=LIVE_EPOCHS, device="cpu"):
     d = MLPDiscriminator((2,), hidden=LIVE_HIDDEN, layers=3).to(device)
     points = sample_mixture("ring", LIVE_POINTS, seeded_generator(seed), device)
     snaps = Snapshots(g, g.sample_noise(LIVE_SNAPSHOTS), every=max(1, epochs // 5))
-    train_gan(g, d, points, epochs, lr=LIVE_LR, batch_size=LIVE_BATCH, lr_decay=lr_decay,
-              on_epoch_end=snaps, desc=f"lr_decay={lr_decay}")
+    train_gan(g, d, points, epochs, lr=LIVE_LR, batch_size=LIVE_BATCH,
+              lr_decay=lr_decay, on_epoch_end=snaps, desc=f"lr_decay={lr_decay}")
     return snaps, evaluate_generator(g, "ring", seed=used_seed(seed)), g, d

@@ -23,22 +23,24 @@ from .vae import check_labels
 
 def negative_elbo(model, x, labels=None):
     """The two terms of the negative ELBO of each image x (N, 1, 28, 28), in nats:
-    ``(distortion (N,), kl (N, latent_dim))``; the negative ELBO is distortion + kl.sum(1)."""
-    mu, logvar = model.encode(x, labels)                     # q(z|x) = N(mu, diag exp(logvar))
+    ``(distortion (N,), kl (N, latent_dim))``; the negative ELBO is
+    distortion + kl.sum(1)."""
+    mu, logvar = model.encode(x, labels)                     # q(z|x) = N(mu, e^logvar)
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # z ~ q(z|x), Eq. (reparam)
-    logits = model.decode_logits(z, labels)                  # p(x|z) = Bernoulli(sigmoid(logits))
-    distortion = F.binary_cross_entropy_with_logits(         # -log p(x|z), Eq. (bernoulli)
+    logits = model.decode_logits(z, labels)                  # p(x|z), Bernoulli
+    distortion = F.binary_cross_entropy_with_logits(  # -log p(x|z), Eq. (bernoulli)
         logits, x.reshape(len(x), -1), reduction="none").sum(1)
-    kl = 0.5 * (mu ** 2 + logvar.exp() - logvar - 1)         # KL(q || N(0, I)) per dimension, Eq. (kl)
+    kl = 0.5 * (mu ** 2 + logvar.exp() - logvar - 1)         # KL(q || p(z)), Eq. (kl)
     return distortion, kl
 
 
 def vae_step(model, optimizer, x, labels=None, beta=1.0, free_bits=0.0):
-    """One Adam step on the batch ``x``: Eq. (vae-loss), with the rate weighted by ``beta``
-    (Eq. (beta-vae)) and, with ``free_bits`` = lambda > 0, each latent dimension's batch-mean
-    KL counted as at least lambda (Eq. (free-bits)). Returns the batch's metrics in nats."""
+    """One Adam step on the batch ``x``: Eq. (vae-loss), with the rate weighted by
+    ``beta`` (Eq. (beta-vae)) and, with ``free_bits`` = lambda > 0, each latent
+    dimension's batch-mean KL counted as at least lambda (Eq. (free-bits)). Returns the
+    batch's metrics in nats."""
     distortion, kl = negative_elbo(model, x, labels)
-    rate = kl.sum(1)                                         # KL(q(z|x) || p(z)) per image
+    rate = kl.sum(1)                                         # KL per image
     if free_bits > 0:                                        # Eq. (free-bits)
         rate_in_loss = kl.mean(0).clamp(min=free_bits).sum()
     else:

@@ -1,6 +1,7 @@
 """The book's notebooks as files: listed in the table of contents, stored without outputs,
 with the Colab install cell first, a check cell, and no redefinition of the package."""
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -166,6 +167,35 @@ def test_code_fits_the_text_column(path):
         f"{path.name}: code cells (index, line length) {long} have lines over {CODE_COLUMNS} "
         f"columns; they scroll sideways on the website: run `black -l {CODE_COLUMNS} --ipynb` "
         "and split long strings and comments by hand")
+
+
+def imported_from_edu_gen(path):
+    """{name: object} for every ``from edu_gen... import name`` in the notebook's code."""
+    import importlib
+    found = {}
+    for cell in code_cells(path):
+        for node in ast.walk(ast.parse(python_source(cell))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("edu_gen"):
+                module = importlib.import_module(node.module)
+                for a in node.names:  # a function, or a module (from edu_gen import x)
+                    found[a.asname or a.name] = (
+                        getattr(module, a.name) if hasattr(module, a.name)
+                        else importlib.import_module(f"{node.module}.{a.name}"))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_printed_package_source_fits_the_text_column(path):
+    """A chapter that prints a package function (``inspect.getsource``) shows it as an
+    output; its lines fit the same column as the code cells."""
+    names = {m for c in code_cells(path) for m in re.findall(r"getsource\((\w+)\)", c.source)}
+    package = imported_from_edu_gen(path)
+    long = {name: max(map(len, inspect.getsource(package[name]).splitlines()))
+            for name in sorted(names)}
+    long = {name: n for name, n in long.items() if n > CODE_COLUMNS}
+    assert not long, (
+        f"{path.name} prints package functions with lines over {CODE_COLUMNS} columns "
+        f"(name: longest line) {long}; wrap them in edu_gen")
 
 
 SETUP_STATEMENTS = (ast.Import, ast.ImportFrom, ast.Assign, ast.Expr)

@@ -5,7 +5,9 @@ batch: the loop (``train_vae`` / ``train_gan``), the step and the model's forwar
 is found by tracing a 1-step and a 2-step epoch and keeping the functions whose lines ran
 more often in the second; a function's lines are its whole source, docstring included.
 The goals (issue 12): the VAE in <= 2 files, 6 functions, 120 lines; the GAN in <= 2
-files, 8 functions, 160 lines.
+files, 8 functions, 160 lines. Those were lines of up to 100 columns; the functions the
+book prints are wrapped to its 88 (issue 32), which made the GAN's path 171 lines for the
+same code, so its bound is now 175.
 """
 import collections
 import inspect
@@ -61,7 +63,7 @@ def test_one_vae_step_reads_in_two_files_within_six_functions_and_120_lines():
     assert len(path) <= 6 and sum(path.values()) <= 120, path
 
 
-def test_one_gan_step_reads_in_two_files_within_eight_functions_and_160_lines():
+def test_one_gan_step_reads_in_two_files_within_eight_functions_and_175_lines():
     torch.manual_seed(0)
     path = step_path(lambda x, b: train_gan(MLPGenerator(), MLPDiscriminator(), x, 1, batch_size=b),
                      torch.randn(64, 2), 32)
@@ -69,4 +71,4 @@ def test_one_gan_step_reads_in_two_files_within_eight_functions_and_160_lines():
             "generator_loss", "MLPGenerator.forward", "MLPDiscriminator.forward"} \
         <= {name for _, name in path}, path
     assert {file for file, _ in path} == {"gan_train.py", "gan.py"}, path
-    assert len(path) <= 8 and sum(path.values()) <= 160, path
+    assert len(path) <= 8 and sum(path.values()) <= 175, path

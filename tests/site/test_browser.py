@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from site_pages import HTML, KNOWN_ERRORS, SCREENSHOTS, built_pages, chromium_path, toc_files
+from site_pages import BOOK, HTML, KNOWN_ERRORS, SCREENSHOTS, built_pages, chromium_path, toc_files
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
@@ -39,7 +39,27 @@ CODE_LAYOUT = """() => {
         over: pre.scrollWidth - pre.clientWidth,
         line: pre.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), ""),
     })).filter(cell => cell.over > 0);
-    return {codeCells: folded, codeOverflow: overflow};
+    const outputs = [...document.querySelectorAll("div.cell_output pre")];
+    const outputOverflow = outputs.map(pre => ({over: pre.scrollWidth - pre.clientWidth,
+        line: pre.textContent.slice(0, 60)})).filter(out => out.over > 0);
+    // package source printed by a cell (inspect.getsource): its longest line fits unwrapped
+    const printed = cells.filter(cell => cell.querySelector("div.cell_input").textContent
+        .includes("getsource(")).flatMap(cell => [...cell.querySelectorAll("div.cell_output pre")]);
+    const sourceTooWide = printed.map(pre => {
+        const probe = document.createElement("span");
+        probe.textContent = "x".repeat(10);
+        probe.style.whiteSpace = "nowrap";
+        pre.appendChild(probe);
+        const charWidth = probe.getBoundingClientRect().width / 10;
+        probe.remove();
+        const style = getComputedStyle(pre);
+        const room = pre.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
+        const longest = Math.max(...pre.textContent.split("\\n").map(l => l.length));
+        return {fits: Math.floor(room / charWidth), longest, line: pre.textContent.slice(0, 60)};
+    }).filter(out => out.longest > out.fits);
+    return {codeCells: folded, codeOverflow: overflow, outputOverflow, sourceTooWide,
+            printedSources: printed.length};
 }"""
 
 
@@ -165,6 +185,22 @@ def test_code_cells_fit_the_column(pages_seen, name):
     assert not wide, (
         f"{name}: {len(wide)} code cells scroll sideways, e.g. by {wide[0]['over']} px at "
         f"{wide[0]['line'][:60]!r}: keep code lines within 88 columns")
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_outputs_fit_the_column(pages_seen, name):
+    """No output scrolls sideways (long printed lines wrap, book/_vendor/code.css), and the
+    package source a chapter prints fits unwrapped."""
+    wide, source = pages_seen[name]["outputOverflow"], pages_seen[name]["sourceTooWide"]
+    assert not wide, (
+        f"{name}: {len(wide)} outputs scroll sideways, e.g. by {wide[0]['over']} px at "
+        f"{wide[0]['line']!r}: is book/_vendor/code.css served?")
+    notebook = BOOK / f"{name}.ipynb"
+    if notebook.exists() and "getsource(" in notebook.read_text():
+        assert pages_seen[name]["printedSources"] > 0, f"{name}: no printed source found"
+    assert not source, (
+        f"{name}: printed package source wraps: {source[0]['longest']} columns where "
+        f"{source[0]['fits']} fit, at {source[0]['line']!r}: wrap it to 88 in edu_gen")
 
 
 @pytest.mark.parametrize("name", toc_files())
